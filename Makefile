@@ -1,0 +1,83 @@
+# Arlow: developer commands. Every target sets itself up, so on a fresh clone `make demo` and `make test` suffice.
+.PHONY: setup tree fixup style quality check-repo test test-model test-project docs demo bench bench-quick upstream-patch clean
+
+VENV ?= .venv
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+PY := $(abspath $(VENV))/bin/python
+TREE := build/integrated
+STAMP := $(VENV)/.arlow-setup
+PYTEST_WORKERS ?= 2
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+# pytest over $(1); exit code 5 ("no tests ran") is a failure, not a pass.
+define run_pytest
+rc=0; $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q -rs $(1) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: no tests ran in $(1)"; fi; exit $$rc
+endef
+
+CODE_DIRS := src tests utils examples benchmark setup.py
+CHECKS := $(sort $(wildcard utils/check_*.py))
+
+setup: $(STAMP) tree
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Installs torch (unless one is already there), the development tools, then the integrated tree as an editable install.
+$(STAMP): $(VENV)/bin/python requirements-dev.txt utils/integrated_tree.py
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) utils/integrated_tree.py build
+	$(PY) -m pip install --quiet -e $(TREE)
+	touch $(STAMP)
+
+tree: $(VENV)/bin/python
+	@$(PY) utils/integrated_tree.py build > /dev/null
+
+style: setup
+	$(PY) -m ruff check $(CODE_DIRS) --fix
+	$(PY) -m ruff format $(CODE_DIRS)
+
+quality: setup
+	$(PY) -m ruff check $(CODE_DIRS)
+	$(PY) -m ruff format --check $(CODE_DIRS)
+
+check-repo: quality
+	$(PY) utils/integrated_tree.py check
+	@set -e; for check in $(CHECKS); do echo "$$check"; $(PY) $$check; done
+	$(PY) -m mlinter src/transformers/models/arlow tests/models/arlow
+
+fixup: style
+	@set -e; for check in $(CHECKS); do $(PY) $$check --fix_and_overwrite; done
+	$(MAKE) check-repo
+
+test: check-repo test-model test-project
+
+# Upstream's suites and Arlow's tests, inside the integrated tree (rootdir and pytest config are upstream's).
+test-model: setup
+	cd $(TREE) && $(call run_pytest,tests/models/arlow tests/standins)
+
+# The project's own tests: tooling, consistency checks, examples, benchmarks smoke test.
+test-project: setup
+	$(call run_pytest,tests/repo_utils examples)
+
+docs: setup
+	$(PY) utils/build_docs.py
+
+demo: setup
+	$(PY) examples/pytorch/language-modeling/run_demo.py
+
+bench: setup
+	$(PY) benchmark/run_benchmarks.py
+
+bench-quick: setup
+	$(PY) benchmark/run_benchmarks.py --quick
+
+upstream-patch: setup
+	$(PY) utils/integrated_tree.py patch
+
+clean:
+	rm -rf build dist $(VENV)

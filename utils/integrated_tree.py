@@ -1,0 +1,479 @@
+# Copyright 2026 The Arlow Authors and The HuggingFace Inc. team. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Builds the *integrated tree*: the pinned upstream transformers release with this repository's contribution overlaid
+and the registry entries inserted where upstream's generators would put them.
+
+One tool, three uses:
+
+- development: `python utils/integrated_tree.py build` (link mode) makes `build/integrated/`, whose Arlow files are
+  symbolic links to this repository's files, for an editable install;
+- users: `setup.py` calls `build_tree(mode="copy")` and packages the result as the `transformers` distribution;
+- upstream: `python utils/integrated_tree.py patch` writes the contribution as a patch against the pristine release.
+
+`python utils/integrated_tree.py check` fails, naming the entry or file, when a built tree drifted from the sources.
+
+Environment variables:
+
+- `ARLOW_UPSTREAM_SDIST`: path to a local copy of the pinned sdist (used instead of downloading it);
+- `ARLOW_CACHE_DIR`: where the downloaded sdist is cached (default `~/.cache/arlow`);
+- `TRANSFORMERS_UPSTREAM_CHECKOUT`: an upstream transformers checkout; the common test modules the sdist lacks are
+  taken from it instead of the project's stand-ins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+# The one place naming the upstream release this contribution builds on.
+UPSTREAM_VERSION = "5.23.0"
+UPSTREAM_SDIST_SHA256 = "19d647a4d5d903a7c644ca5cde2d86efc3dde7d8c687ae7988806ff2205efa71"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TREE = REPO_ROOT / "build" / "integrated"
+SDIST_NAME = f"transformers-{UPSTREAM_VERSION}.tar.gz"
+SIMPLE_INDEX_URL = "https://pypi.org/simple/transformers/"
+UPSTREAM_CHECKOUT_ENV = "TRANSFORMERS_UPSTREAM_CHECKOUT"
+
+# Contribution files: repository path -> tree path. These form the upstream pull request.
+CONTRIBUTION = {
+    "src/transformers/models/arlow": "src/transformers/models/arlow",
+    "tests/models/arlow": "tests/models/arlow",
+    "docs/source/en/model_doc/arlow.md": "docs/source/en/model_doc/arlow.md",
+}
+
+# Common test modules upstream's checkout has and the sdist lacks: tree path -> stand-in in this repository.
+# They are never part of the upstream patch.
+MISSING_COMMON_TEST_MODULES = {
+    "tests/exporters/test_export.py": "utils/standins/exporters/test_export.py",
+    "tests/generation/test_utils.py": "utils/standins/generation/test_utils.py",
+    "tests/utils/test_configuration_utils.py": "utils/standins/utils/test_configuration_utils.py",
+    "tests/utils/tiny_model_summary.json": "utils/standins/utils/tiny_model_summary.json",
+}
+
+# Project-only test files placed in the tree (the stand-ins' own tests against an in-tree peer).
+PROJECT_TREE_FILES = {
+    "utils/standins/conftest.py": "conftest.py",
+    "utils/standins/test_standins_on_llama.py": "tests/standins/test_standins_on_llama.py",
+}
+SOURCES_RECORD = ".arlow-common-test-sources"
+
+# Packages that exist in an upstream checkout as empty `__init__.py` files but are absent from the sdist.
+TEST_PACKAGES = ["tests", "tests/models", "tests/exporters", "tests/generation", "tests/utils", "tests/standins"]
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """One line upstream's generators (or a maintainer, for `modeling_auto.py`) would add to a registry."""
+
+    file: str
+    mapping: str
+    key: str
+    line: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.mapping}[{self.key!r}] in {self.file}"
+
+
+def _pair(key: str, value: str) -> str:
+    return f'        ("{key}", {value}),'
+
+
+AUTO = "src/transformers/models/auto"
+REGISTRY_ENTRIES = [
+    RegistryEntry(f"{AUTO}/auto_mappings.py", "CONFIG_MAPPING_NAMES", "arlowgpt", _pair("arlowgpt", '"ArlowConfig"')),
+    RegistryEntry(
+        f"{AUTO}/auto_mappings.py", "SPECIAL_MODEL_TYPE_TO_MODULE_NAME", "arlowgpt", _pair("arlowgpt", '"arlow"')
+    ),
+    RegistryEntry(f"{AUTO}/modeling_auto.py", "MODEL_MAPPING_NAMES", "arlowgpt", _pair("arlowgpt", '"ArlowModel"')),
+    RegistryEntry(
+        f"{AUTO}/modeling_auto.py",
+        "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
+        "arlowgpt",
+        _pair("arlowgpt", '"ArlowForCausalLM"'),
+    ),
+    RegistryEntry(
+        f"{AUTO}/modeling_auto.py",
+        "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
+        "arlowgpt",
+        _pair("arlowgpt", '"ArlowForSequenceClassification"'),
+    ),
+    RegistryEntry(
+        f"{AUTO}/modeling_auto.py",
+        "MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES",
+        "arlowgpt",
+        _pair("arlowgpt", '"ArlowForQuestionAnswering"'),
+    ),
+    RegistryEntry(
+        f"{AUTO}/modeling_auto.py",
+        "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES",
+        "arlowgpt",
+        _pair("arlowgpt", '"ArlowForTokenClassification"'),
+    ),
+    RegistryEntry(
+        f"{AUTO}/tokenization_auto.py",
+        "TOKENIZER_MAPPING_NAMES",
+        "arlowgpt",
+        _pair("arlowgpt", '"ArlowTokenizer" if is_tokenizers_available() else None'),
+    ),
+    RegistryEntry("src/transformers/models/__init__.py", "TYPE_CHECKING", "arlow", "    from .arlow import *"),
+]
+
+
+class IntegratedTreeError(RuntimeError):
+    """Raised with a message that says what went wrong and how to fix it."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pinned sdist
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sdist(path: Path) -> Path:
+    actual = _sha256(path)
+    if actual != UPSTREAM_SDIST_SHA256:
+        raise IntegratedTreeError(
+            f"Refusing {path}: its sha256 is {actual}, but transformers {UPSTREAM_VERSION} has sha256 "
+            f"{UPSTREAM_SDIST_SHA256}. The file is corrupt or was tampered with; delete it and try again."
+        )
+    return path
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ARLOW_CACHE_DIR", Path.home() / ".cache" / "arlow"))
+
+
+def _sdist_url() -> str:
+    request = urllib.request.Request(SIMPLE_INDEX_URL, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        index = json.load(response)
+    for entry in index["files"]:
+        if entry["filename"] == SDIST_NAME:
+            return entry["url"]
+    raise IntegratedTreeError(f"{SIMPLE_INDEX_URL} does not list {SDIST_NAME}.")
+
+
+def fetch_sdist() -> Path:
+    """Returns the verified pinned sdist: from `ARLOW_UPSTREAM_SDIST`, the cache, or PyPI (then cached)."""
+    local = os.environ.get("ARLOW_UPSTREAM_SDIST")
+    if local:
+        if not Path(local).is_file():
+            raise IntegratedTreeError(f"ARLOW_UPSTREAM_SDIST={local} does not name a file.")
+        return verify_sdist(Path(local))
+    cached = cache_dir() / SDIST_NAME
+    if cached.is_file():
+        return verify_sdist(cached)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".part")
+    try:
+        url = _sdist_url()
+        print(f"Downloading {url}", file=sys.stderr)
+        with urllib.request.urlopen(url, timeout=300) as response, open(partial, "wb") as f:
+            shutil.copyfileobj(response, f)
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        partial.unlink(missing_ok=True)
+        raise IntegratedTreeError(
+            f"Could not fetch {SDIST_NAME} from PyPI ({error}). Download it by other means and point "
+            f"ARLOW_UPSTREAM_SDIST at the file, or place it at {cached}."
+        ) from error
+    try:
+        verify_sdist(partial)
+    except IntegratedTreeError:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(cached)
+    return cached
+
+
+def extract_pristine(dest: Path) -> Path:
+    """Extracts the pinned sdist into `dest` (which must not exist) and returns the release's root folder."""
+    with tarfile.open(fetch_sdist()) as archive:
+        archive.extractall(dest, filter="data")
+    return dest / f"transformers-{UPSTREAM_VERSION}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry edits
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _entry_key(line: str) -> str | None:
+    stripped = line.strip()
+    if stripped.startswith('("'):
+        return stripped[2:].split('"', 1)[0]
+    if stripped.startswith("from .") and stripped.endswith(" import *"):
+        return stripped[len("from .") : -len(" import *")]
+    return None
+
+
+def _block_bounds(lines: list[str], entry: RegistryEntry) -> tuple[int, int]:
+    """Returns the [start, end) line range holding the entries of `entry.mapping`."""
+    header = "if TYPE_CHECKING:" if entry.mapping == "TYPE_CHECKING" else f"{entry.mapping} = "
+    starts = [i for i, line in enumerate(lines) if line.startswith(header)]
+    if len(starts) != 1:
+        raise IntegratedTreeError(f"Cannot find the unique `{header.strip()}` block for {entry.name}.")
+    start = starts[0] + 1
+    closing = "else:" if entry.mapping == "TYPE_CHECKING" else "    ]"
+    end = next((i for i in range(start, len(lines)) if lines[i] == closing), None)
+    if end is None:
+        raise IntegratedTreeError(f"The `{header.strip()}` block for {entry.name} has no closing `{closing.strip()}`.")
+    return start, end
+
+
+def insert_entry(text: str, entry: RegistryEntry) -> str:
+    """Inserts `entry` at its sorted place (replacing a line with the same key); idempotent."""
+    lines = text.split("\n")
+    start, end = _block_bounds(lines, entry)
+    keyed = [(i, _entry_key(lines[i])) for i in range(start, end) if _entry_key(lines[i]) is not None]
+    for i, key in keyed:
+        if key == entry.key:
+            lines[i] = entry.line
+            return "\n".join(lines)
+    position = next((i for i, key in keyed if key > entry.key), keyed[-1][0] + 1)
+    lines.insert(position, entry.line)
+    return "\n".join(lines)
+
+
+def edited_registry_files(pristine_root: Path) -> dict[str, str]:
+    """The registry files of the integrated tree: pristine text with every entry inserted."""
+    texts: dict[str, str] = {}
+    for entry in REGISTRY_ENTRIES:
+        if entry.file not in texts:
+            texts[entry.file] = (pristine_root / entry.file).read_text(encoding="utf-8")
+        texts[entry.file] = insert_entry(texts[entry.file], entry)
+    return texts
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The tree
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def overlay_sources() -> dict[str, Path]:
+    """Tree path -> source path for every file or folder overlaid on the release."""
+    sources = {tree: REPO_ROOT / repo for repo, tree in CONTRIBUTION.items()}
+    checkout = os.environ.get(UPSTREAM_CHECKOUT_ENV)
+    for tree, standin in MISSING_COMMON_TEST_MODULES.items():
+        upstream = Path(checkout) / tree if checkout else None
+        if checkout and not upstream.is_file():
+            raise IntegratedTreeError(f"{UPSTREAM_CHECKOUT_ENV}={checkout} has no {tree}.")
+        sources[tree] = upstream if upstream else REPO_ROOT / standin
+    sources.update({tree: REPO_ROOT / repo for repo, tree in PROJECT_TREE_FILES.items()})
+    return sources
+
+
+def describe_common_test_sources() -> list[str]:
+    """One line per module the sdist lacks, saying where the tree's copy comes from."""
+    sources = overlay_sources()
+    lines = []
+    for tree in MISSING_COMMON_TEST_MODULES:
+        origin = "upstream checkout" if os.environ.get(UPSTREAM_CHECKOUT_ENV) else "project stand-in"
+        lines.append(f"{tree}: {origin} ({sources[tree]})")
+    return lines
+
+
+def _place(source: Path, target: Path, mode: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.is_dir():
+        shutil.rmtree(target)
+    if mode == "link":
+        target.symlink_to(source, target_is_directory=source.is_dir())
+    elif source.is_dir():
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        shutil.copy2(source, target)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def build_tree(dest: Path = DEFAULT_TREE, mode: str = "link") -> Path:
+    """Builds (or refreshes) the integrated tree at `dest`; idempotent. `mode` is "link" or "copy"."""
+    if mode not in ("link", "copy"):
+        raise ValueError(f"mode must be 'link' or 'copy', got {mode!r}")
+    dest = Path(dest)
+    stamp = dest / ".arlow-release"
+    if not stamp.is_file() or stamp.read_text(encoding="utf-8") != UPSTREAM_SDIST_SHA256:
+        if dest.exists():
+            shutil.rmtree(dest)
+        with tempfile.TemporaryDirectory(dir=dest.parent if dest.parent.exists() else None) as tmp:
+            root = extract_pristine(Path(tmp))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(root), dest)
+        shutil.copytree(dest / "src", dest / ".pristine" / "src")
+        stamp.write_text(UPSTREAM_SDIST_SHA256, encoding="utf-8")
+    for tree, source in overlay_sources().items():
+        if not source.exists():
+            continue
+        target = dest / tree
+        if mode == "link" and target.is_symlink() and target.readlink() == source:
+            continue
+        _place(source, target, mode)
+    for package in TEST_PACKAGES:
+        init = dest / package / "__init__.py"
+        init.parent.mkdir(parents=True, exist_ok=True)
+        if not init.exists():
+            init.write_text("", encoding="utf-8")
+    for file, text in edited_registry_files(dest / ".pristine").items():
+        _write_if_changed(dest / file, text)
+    _write_if_changed(dest / SOURCES_RECORD, "\n".join(describe_common_test_sources()) + "\n")
+    return dest
+
+
+def check_tree(dest: Path = DEFAULT_TREE) -> list[str]:
+    """Returns the ways the tree at `dest` drifted from the sources (empty when in sync)."""
+    dest = Path(dest)
+    if not (dest / ".arlow-release").is_file():
+        return [f"{dest} is not an integrated tree; run `python utils/integrated_tree.py build`."]
+    problems = []
+    for file, expected in edited_registry_files(dest / ".pristine").items():
+        actual = (dest / file).read_text(encoding="utf-8")
+        if actual == expected:
+            continue
+        actual_lines = actual.split("\n")
+        named = False
+        for entry in (e for e in REGISTRY_ENTRIES if e.file == file):
+            if actual_lines.count(entry.line) != 1:
+                problems.append(f"registry entry {entry.name} is missing, duplicated or differs: {entry.line.strip()}")
+                named = True
+        if not named:
+            problems.append(f"{file} differs from the pristine release plus the registry entries")
+    for tree, source in overlay_sources().items():
+        if not source.exists():
+            continue
+        target = dest / tree
+        if target.is_symlink():
+            if target.resolve() != source.resolve():
+                problems.append(f"{tree} links to {target.resolve()} instead of {source}")
+        elif not target.exists():
+            problems.append(f"{tree} is missing (source: {source})")
+        elif source.is_dir():
+            comparison = filecmp.dircmp(source, target, ignore=["__pycache__"])
+            if _dirs_differ(comparison):
+                problems.append(f"{tree} differs from {source}")
+        elif not filecmp.cmp(source, target, shallow=False):
+            problems.append(f"{tree} differs from {source}")
+    return problems
+
+
+def _dirs_differ(comparison: filecmp.dircmp) -> bool:
+    if comparison.left_only or comparison.right_only or comparison.funny_files:
+        return True
+    _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files, shallow=False)
+    return bool(mismatch or errors) or any(_dirs_differ(sub) for sub in comparison.subdirs.values())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The upstream patch
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "arlow", "GIT_AUTHOR_EMAIL": "arlow@localhost"}
+    env.update(GIT_COMMITTER_NAME="arlow", GIT_COMMITTER_EMAIL="arlow@localhost")
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def write_upstream_patch(output: Path) -> Path:
+    """Writes the contribution as a git patch against the pristine release (registry edits included)."""
+    extra_docs = REPO_ROOT / "docs" / "source" / "en" / "_toctree.yml"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = extract_pristine(Path(tmp))
+        _git(root, "init", "-q")
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", f"transformers {UPSTREAM_VERSION}")
+        for repo_path, tree_path in CONTRIBUTION.items():
+            source = REPO_ROOT / repo_path
+            if source.exists():
+                _place(source, root / tree_path, "copy")
+        for file, text in edited_registry_files(root).items():
+            (root / file).write_text(text, encoding="utf-8")
+        if extra_docs.is_file() and (root / "docs/source/en/_toctree.yml").is_file():
+            raise IntegratedTreeError("The release ships a toctree; merge the Arlow entry into it by hand.")
+        _git(root, "add", "-A")
+        patch = _git(root, "diff", "--cached", "--binary", "HEAD")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(patch, encoding="utf-8")
+    return output
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="integrated_tree.py")
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build or refresh the integrated tree")
+    build.add_argument("--dest", type=Path, default=DEFAULT_TREE)
+    build.add_argument("--mode", choices=("link", "copy"), default="link")
+    check = commands.add_parser("check", help="fail when the tree drifted from the sources")
+    check.add_argument("--dest", type=Path, default=DEFAULT_TREE)
+    patch = commands.add_parser("patch", help="write the upstream pull request as a patch")
+    patch.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "arlow-upstream.patch")
+    commands.add_parser("sources", help="say where the common test modules missing from the sdist come from")
+    commands.add_parser("version", help="print the pinned upstream release")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            print(f"Integrated tree ready at {build_tree(args.dest, args.mode)}")
+        elif args.command == "check":
+            problems = check_tree(args.dest)
+            for problem in problems:
+                print(f"{args.dest}: {problem}", file=sys.stderr)
+            if problems:
+                return 1
+            print(f"{args.dest} is in sync with the sources.")
+        elif args.command == "patch":
+            print(f"Wrote {write_upstream_patch(args.output)}")
+        elif args.command == "sources":
+            print("\n".join(describe_common_test_sources()))
+        else:
+            print(UPSTREAM_VERSION)
+    except IntegratedTreeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
