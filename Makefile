@@ -1,5 +1,5 @@
 # Arlow: developer commands. Every target sets itself up, so on a fresh clone `make demo` and `make test` suffice.
-.PHONY: setup tree fixup style quality check-repo test test-model test-project docs demo bench bench-quick upstream-patch clean
+.PHONY: setup tree fixup style quality check-repo test test-model test-project test-install docs demo bench bench-quick upstream-patch clean
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -54,7 +54,7 @@ fixup: style
 	@set -e; for check in $(CHECKS); do $(PY) $$check --fix_and_overwrite; done
 	$(MAKE) check-repo
 
-test: check-repo test-model test-project
+test: check-repo test-model test-project test-install
 
 # Upstream's suites and Arlow's tests, inside the integrated tree (rootdir and pytest config are upstream's).
 test-model: setup
@@ -63,6 +63,10 @@ test-model: setup
 # The project's own tests: tooling, consistency checks, examples, benchmarks smoke test.
 test-project: setup
 	$(call run_pytest,tests/repo_utils examples)
+
+# `pip install .` into a clean virtual environment holding only torch, then imports, Auto classes, uninstall.
+test-install: $(VENV)/bin/python
+	$(PY) utils/verify_user_install.py --torch-spec "$(TORCH_SPEC)"
 
 docs: setup
 	$(PY) utils/build_docs.py
