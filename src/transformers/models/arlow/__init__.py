@@ -19,6 +19,8 @@ from ...utils.import_utils import define_import_structure
 
 if TYPE_CHECKING:
     from .configuration_arlow import *
+    from .modeling_arlow import *
+    from .tokenization_arlow import *
 else:
     import sys
 

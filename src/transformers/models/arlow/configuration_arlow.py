@@ -11,13 +11,150 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Arlow model configuration (placeholder until the model issue lands)."""
+"""Arlow model configuration"""
 
+from huggingface_hub.dataclasses import strict
+
+from ...activations import ACT2FN
 from ...configuration_utils import PreTrainedConfig
+from ...modeling_rope_utils import RopeParameters
+from ...utils import auto_docstring
+from ...utils.type_validators import interval
 
 
+@auto_docstring(checkpoint="arlow/arlow-base")
+@strict
 class ArlowConfig(PreTrainedConfig):
+    r"""
+    cross_attention (`bool`, *optional*, defaults to `True`):
+        Whether every decoder layer gets a cross-attention block (with its own weights) that attends to
+        `encoder_hidden_states`. `add_cross_attention`, the name used by [`EncoderDecoderModel`], is an alias of
+        this field.
+    use_cross_attention (`bool`, *optional*, defaults to `True`):
+        Whether the cross-attention blocks are run when `encoder_hidden_states` are given. Setting it to `False`
+        keeps the weights but skips the blocks at run time. Without `encoder_hidden_states` the blocks are always
+        skipped.
+
+    The RoPE base can be given as `rope_theta` (defaults to `100000.0`); it is stored in
+    `rope_parameters["rope_theta"]`. Arlow is always a causal decoder: `is_decoder` reads `True`, and setting it to
+    `False` is an error.
+
+    Example:
+
+    ```python
+    >>> from transformers import ArlowModel, ArlowConfig
+
+    >>> # Initializing an Arlow configuration with the default hyperparameters
+    >>> configuration = ArlowConfig()
+
+    >>> # Initializing a model from that configuration
+    >>> model = ArlowModel(configuration)
+
+    >>> # Accessing the model configuration
+    >>> configuration = model.config
+    ```"""
+
     model_type = "arlowgpt"
+    keys_to_ignore_at_inference = ["past_key_values"]
+    default_theta = 100000.0
+    # `EncoderDecoderModel` and the generic docs speak of `add_cross_attention`; Arlow stores it as `cross_attention`
+    attribute_map = {"add_cross_attention": "cross_attention"}
+    # Default tensor parallel plan for base model `ArlowModel`
+    base_model_tp_plan = {
+        "layers.*.self_attn.q_proj": "colwise",
+        "layers.*.self_attn.k_proj": "colwise",
+        "layers.*.self_attn.v_proj": "colwise",
+        "layers.*.self_attn.o_proj": "rowwise",
+        "layers.*.cross_attn.q_proj": "colwise",
+        "layers.*.cross_attn.k_proj": "colwise",
+        "layers.*.cross_attn.v_proj": "colwise",
+        "layers.*.cross_attn.o_proj": "rowwise",
+        "layers.*.mlp.gate_proj": "colwise",
+        "layers.*.mlp.up_proj": "colwise",
+        "layers.*.mlp.down_proj": "rowwise",
+    }
+    base_model_pp_plan = {
+        "embed_tokens": (["input_ids"], ["inputs_embeds"]),
+        "layers": (["hidden_states", "attention_mask"], ["hidden_states"]),
+        "norm": (["hidden_states"], ["hidden_states"]),
+    }
+
+    vocab_size: int = 131072
+    hidden_size: int = 2304
+    intermediate_size: int = 9216
+    max_position_embeddings: int = 2048
+    num_attention_heads: int = 12
+    num_key_value_heads: int | None = 12
+    num_hidden_layers: int = 28
+    attention_dropout: int | float = 0.1
+    initializer_range: float = interval(min=0.0, max=1.0)(default=0.02)
+    hidden_act: str = "silu"
+    use_cache: bool = True
+    rms_norm_eps: float = 1e-6
+    rope_parameters: RopeParameters | dict | None = None
+    tie_word_embeddings: bool = True
+    pad_token_id: int | None = None
+    bos_token_id: int | None = 1
+    eos_token_id: int | list[int] | None = 2
+    cross_attention: bool = True
+    use_cross_attention: bool = True
+    head_dim: int | None = None
+
+    def __post_init__(self, **kwargs):
+        if self.num_key_value_heads is None:
+            self.num_key_value_heads = self.num_attention_heads
+        # A non-positive head count is reported by `validate_architecture`, not by a division error here
+        if self.head_dim is None and self.num_attention_heads > 0:
+            self.head_dim = self.hidden_size // self.num_attention_heads
+
+        super().__post_init__(**kwargs)
+
+    @property
+    def is_decoder(self) -> bool:
+        """Arlow is a causal decoder in every configuration."""
+        return True
+
+    @is_decoder.setter
+    def is_decoder(self, value: bool):
+        # `EncoderDecoderModel` and BERT-style configs set `is_decoder=True`, which is what Arlow always is
+        if not value:
+            raise ValueError(
+                "`is_decoder=False` is not supported: Arlow is a causal decoder and has no bidirectional mode."
+            )
+
+    def validate_architecture(self):
+        """Part of `@strict`-powered validation. Validates the architecture of the config."""
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "intermediate_size",
+            "max_position_embeddings",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "num_hidden_layers",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)}.")
+        if self.hidden_size % self.num_attention_heads != 0:
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) must be divisible by `num_attention_heads` "
+                f"({self.num_attention_heads})."
+            )
+        if self.num_attention_heads % self.num_key_value_heads != 0:
+            raise ValueError(
+                f"`num_attention_heads` ({self.num_attention_heads}) must be divisible by `num_key_value_heads` "
+                f"({self.num_key_value_heads})."
+            )
+        if self.head_dim <= 0 or self.head_dim % 2 != 0:
+            raise ValueError(
+                f"`head_dim` ({self.head_dim}) must be a positive even number (rotary embeddings rotate pairs of dimensions)."
+            )
+        if self.rms_norm_eps <= 0:
+            raise ValueError(f"`rms_norm_eps` must be positive, got {self.rms_norm_eps}.")
+        if not 0 <= self.attention_dropout < 1:
+            raise ValueError(f"`attention_dropout` must be in [0, 1), got {self.attention_dropout}.")
+        if self.hidden_act not in ACT2FN:
+            raise ValueError(f"`hidden_act` must be one of {sorted(ACT2FN.keys())}, got {self.hidden_act!r}.")
 
 
 __all__ = ["ArlowConfig"]
