@@ -1,0 +1,69 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Greedy decoding throughput of Arlow and Llama (same weights): dynamic cache, and static cache under torch.compile."""
+
+import statistics
+
+import torch
+from bench_settings import BenchSettings
+from decoding import decoding_cases, make_generate_call, per_token_seconds, summarize_per_token
+from model_pairs import build_pair, random_token_ids
+from timing import interleaved_times
+
+
+MODELS = ("llama", "arlow")
+
+
+def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
+    rows = []
+    for size in settings.decode_sizes:
+        models = build_pair(size, settings)
+        prompt_ids = random_token_ids(models["llama"].config.vocab_size, 1, settings.prompt_len, settings.device)
+        caches = ("dynamic", "static_compiled") if size in settings.compile_sizes else ("dynamic",)
+        for cache in caches:
+            calls = {
+                name: lambda n, model=models[name], cache=cache: make_generate_call(
+                    model, prompt_ids, n, cache, settings
+                )
+                for name in MODELS
+            }
+            cases = decoding_cases(calls, settings.new_tokens)
+            # the first calls of a compiled cache trace and compile the decoding step: more warm-up
+            warmup = 2 if cache == "static_compiled" else 1
+            times = interleaved_times(cases, warmup, settings.decode_reps, settings.device)
+            outputs = {name: cases[f"{name}/{settings.new_tokens}"]() for name in MODELS}
+            row = {
+                "size": size,
+                "cache": cache,
+                "prompt_len": settings.prompt_len,
+                "new_tokens": settings.new_tokens,
+                "same_greedy_tokens": bool(torch.equal(outputs["llama"], outputs["arlow"])),
+            }
+            if cache == "static_compiled":
+                row["compile_backend"] = settings.compile_backend
+                # `generate` keeps the compiled forward on the model once it has used it
+                row["compiled"] = {name: hasattr(models[name], "_compiled_call") for name in MODELS}
+            per_token = {name: per_token_seconds(times, name, settings.new_tokens) for name in MODELS}
+            for name in MODELS:
+                row[name] = summarize_per_token(per_token[name])
+            row["ratio_arlow_over_llama"] = statistics.median(
+                llama / arlow for llama, arlow in zip(per_token["llama"], per_token["arlow"])
+            )
+            log(
+                f"decoding {size} {cache}: llama {row['llama']['tokens_per_s']:.1f} tok/s, arlow "
+                f"{row['arlow']['tokens_per_s']:.1f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f}"
+            )
+            rows.append(row)
+        del models
+    return rows

@@ -1,0 +1,60 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Training-step throughput of Arlow and Llama (same weights), interleaved, at every model size and sequence length."""
+
+from bench_settings import BenchSettings
+from model_pairs import build_pair, max_logit_difference, parameter_count, random_token_ids
+from timing import interleaved_times, paired_ratio, summarize
+from training_step import make_optimizer, make_training_step
+
+
+MODELS = ("llama", "arlow")
+
+
+def bench_training(settings: BenchSettings, log=print) -> list[dict]:
+    """
+    For each size: one Llama and one Arlow holding its weights, each with its own AdamW. For each sequence length the
+    batch holds `settings.tokens_per_step` tokens, and the two models' steps are timed interleaved.
+    """
+    rows = []
+    for size in settings.sizes:
+        models = build_pair(size, settings)
+        same_function_difference = max_logit_difference(models["llama"], models["arlow"], settings)
+        optimizers = {name: make_optimizer(models[name], settings.device) for name in MODELS}
+        parameters = parameter_count(models["llama"])
+        for seq_len in settings.seq_lens:
+            batch = settings.tokens_per_step // seq_len
+            input_ids = random_token_ids(models["llama"].config.vocab_size, batch, seq_len, settings.device)
+            cases = {name: make_training_step(models[name], optimizers[name], input_ids) for name in MODELS}
+            times = interleaved_times(cases, settings.warmup, settings.reps, settings.device)
+            row = {
+                "size": size,
+                "parameters": parameters,
+                "seq_len": seq_len,
+                "batch": batch,
+                "tokens_per_step": batch * seq_len,
+                "max_logit_difference_at_start": same_function_difference,
+            }
+            for name in MODELS:
+                row[name] = summarize(times[name])
+                row[name]["tokens_per_s"] = batch * seq_len / row[name]["median_s"]
+            # tokens/s ratio Arlow/Llama = time ratio Llama/Arlow, paired per repetition
+            row["ratio_arlow_over_llama"] = paired_ratio(times["llama"], times["arlow"])
+            log(
+                f"training {size} seq={seq_len} batch={batch}: llama {row['llama']['tokens_per_s']:.0f} tok/s, "
+                f"arlow {row['arlow']['tokens_per_s']:.0f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f}"
+            )
+            rows.append(row)
+        del models, optimizers
+    return rows

@@ -1,0 +1,105 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Arlow and Llama built with the same hyperparameters and, with cross-attention off, the same weights."""
+
+import torch
+from bench_settings import MODEL_SIZES, BenchSettings
+
+from transformers import ArlowConfig, ArlowForCausalLM, LlamaConfig, LlamaForCausalLM
+
+
+ROPE_THETA = 100000.0  # Arlow's default base; Llama is given the same
+# Largest |logit difference| accepted between the two models of a pair before the comparison is called off
+SAME_FUNCTION_TOLERANCE = {"float32": 1e-4, "bfloat16": 5e-2, "float16": 1e-2}
+
+
+def shared_hyperparameters(size: str, max_positions: int) -> dict:
+    """The hyperparameters both models get: a size of `MODEL_SIZES` plus the fields whose defaults differ."""
+    return {
+        **MODEL_SIZES[size],
+        "max_position_embeddings": max_positions,
+        "rope_parameters": {"rope_type": "default", "rope_theta": ROPE_THETA},
+        "rms_norm_eps": 1e-6,
+        "hidden_act": "silu",
+        "attention_dropout": 0.0,
+        "tie_word_embeddings": True,
+        "initializer_range": 0.02,
+        "pad_token_id": 0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+    }
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    return getattr(torch, name)
+
+
+def _instantiate(model_class, config, settings: BenchSettings):
+    # `_from_config` checks the attention backend (a missing flash-attn package fails here, with transformers' message)
+    model = model_class._from_config(config, attn_implementation=settings.attn, dtype=torch_dtype(settings.dtype))
+    return model.to(settings.device)
+
+
+def build_llama(size: str, settings: BenchSettings, seed: int = 0) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
+    config = LlamaConfig(**shared_hyperparameters(size, settings.max_positions))
+    return _instantiate(LlamaForCausalLM, config, settings)
+
+
+def build_arlow(size: str, settings: BenchSettings, cross_attention: bool, seed: int = 0) -> ArlowForCausalLM:
+    torch.manual_seed(seed)
+    config = ArlowConfig(**shared_hyperparameters(size, settings.max_positions), cross_attention=cross_attention)
+    return _instantiate(ArlowForCausalLM, config, settings)
+
+
+def build_pair(size: str, settings: BenchSettings) -> dict:
+    """
+    Returns `{"llama": ..., "arlow": ...}`: a freshly initialised LlamaForCausalLM and an ArlowForCausalLM without
+    cross-attention that holds exactly Llama's weights (the module names match, so the state dict loads strictly).
+    Raises if the two do not compute the same logits, since timing two different functions would be meaningless.
+    """
+    llama = build_llama(size, settings)
+    arlow = build_arlow(size, settings, cross_attention=False, seed=1)
+    arlow.load_state_dict(llama.state_dict(), strict=True)
+    difference = max_logit_difference(llama, arlow, settings)
+    if difference > SAME_FUNCTION_TOLERANCE[settings.dtype]:
+        raise RuntimeError(
+            f"Arlow loaded with Llama's weights ({size}) differs from Llama by {difference:.3g} in the logits; the "
+            "benchmark compares the same function and cannot go on."
+        )
+    return {"llama": llama, "arlow": arlow}
+
+
+@torch.no_grad()
+def max_logit_difference(first, second, settings: BenchSettings) -> float:
+    generator = torch.Generator().manual_seed(0)
+    input_ids = torch.randint(3, first.config.vocab_size, (2, 16), generator=generator).to(settings.device)
+    was_training = first.training, second.training
+    first.eval()
+    second.eval()
+    difference = (first(input_ids).logits.float() - second(input_ids).logits.float()).abs().max().item()
+    first.train(was_training[0])
+    second.train(was_training[1])
+    return difference
+
+
+def parameter_count(model) -> int:
+    """Parameters of the model, each shared tensor (tied embeddings) counted once."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def random_token_ids(vocab_size: int, batch: int, length: int, device: str, seed: int = 0) -> torch.Tensor:
+    # ids 0-2 are the pad/bos/eos tokens of the shared hyperparameters; random text avoids them
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(3, vocab_size, (batch, length), generator=generator).to(device)

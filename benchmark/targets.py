@@ -1,0 +1,91 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The targets Arlow must meet against Llama in one run, and whether a run's figures meet them."""
+
+import math
+
+
+MIN_THROUGHPUT_RATIO = 0.98
+MAX_MEMORY_RATIO = 1.02
+MIN_CHECKPOINTING_REDUCTION = 0.5
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(value) for value in values) / len(values)) if values else float("nan")
+
+
+def _throughput_target(name: str, rows: list[dict], label) -> list[dict]:
+    ratios = [row["ratio_arlow_over_llama"] for row in rows if row["ratio_arlow_over_llama"] > 0]
+    if not ratios:
+        return []
+    worst = min(rows, key=lambda row: row["ratio_arlow_over_llama"])
+    mean = geometric_mean(ratios)
+    return [
+        {
+            "target": f"{name} Arlow/Llama >= {MIN_THROUGHPUT_RATIO} (geometric mean of {len(ratios)} figures)",
+            "value": mean,
+            "passed": mean >= MIN_THROUGHPUT_RATIO,
+        },
+        {
+            "target": f"{name} Arlow/Llama >= {MIN_THROUGHPUT_RATIO} (every figure; worst: {label(worst)})",
+            "value": worst["ratio_arlow_over_llama"],
+            "passed": worst["ratio_arlow_over_llama"] >= MIN_THROUGHPUT_RATIO,
+        },
+    ]
+
+
+def _memory_targets(rows: list[dict]) -> list[dict]:
+    if not rows:
+        return []
+    ratios = [
+        (row[f"ratio_arlow_over_llama_{mode}"], f"{row['size']} seq {row['seq_len']} {mode.replace('_', ' ')}")
+        for row in rows
+        for mode in ("no_checkpointing", "checkpointing")
+    ]
+    worst_ratio, worst_label = max(ratios)
+    targets = [
+        {
+            "target": f"training-step peak memory Arlow/Llama <= {MAX_MEMORY_RATIO} (every figure; worst: {worst_label})",
+            "value": worst_ratio,
+            "passed": worst_ratio <= MAX_MEMORY_RATIO,
+        }
+    ]
+    longest = max(row["seq_len"] for row in rows)
+    for row in rows:
+        if row["seq_len"] == longest:
+            reduction = row["arlow"]["checkpointing_reduction"]
+            targets.append(
+                {
+                    "target": (
+                        f"gradient checkpointing cuts Arlow's peak by >= {MIN_CHECKPOINTING_REDUCTION:.0%} "
+                        f"({row['size']}, seq {longest})"
+                    ),
+                    "value": reduction,
+                    "passed": reduction >= MIN_CHECKPOINTING_REDUCTION,
+                }
+            )
+    return targets
+
+
+def evaluate_targets(results: dict) -> list[dict]:
+    """One entry per target and scope: what it asks, the value measured, and whether it passed."""
+    targets = []
+    targets += _throughput_target(
+        "training tokens/s", results.get("training") or [], lambda row: f"{row['size']} seq {row['seq_len']}"
+    )
+    targets += _throughput_target(
+        "decoding tokens/s", results.get("decoding") or [], lambda row: f"{row['size']} {row['cache']}"
+    )
+    targets += _memory_targets(results.get("memory") or [])
+    return targets

@@ -1,0 +1,72 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Interleaved timing: every case runs once per repetition, in alternating order, so drift hits all cases alike."""
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def synchronize(device: str) -> None:
+    """Waits for queued device work, so that a wall-clock reading covers it."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def interleaved_times(
+    cases: dict[str, Callable[[], object]], warmup: int, reps: int, device: str = "cpu"
+) -> dict[str, list[float]]:
+    """
+    Runs every case `warmup` times untimed, then `reps` times timed, all interleaved: repetition `r` runs the cases in
+    their given order when `r` is even and in reverse order when odd (ABBA), so that a slow period of a shared machine
+    or a thermal trend is spread over all cases. Returns the wall-clock seconds of each timed run, per case.
+    """
+    if not cases:
+        raise ValueError("`interleaved_times` needs at least one case.")
+    names = list(cases)
+    for index in range(warmup):
+        for name in names if index % 2 == 0 else reversed(names):
+            cases[name]()
+            synchronize(device)
+    times = {name: [] for name in names}
+    for index in range(reps):
+        for name in names if index % 2 == 0 else reversed(names):
+            synchronize(device)
+            start = time.perf_counter()
+            cases[name]()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def summarize(times: list[float]) -> dict:
+    """Median, minimum and maximum of a list of timings, and the timings themselves."""
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "times_s": list(times),
+    }
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """
+    The median over repetitions of `numerator[r] / denominator[r]`. The two runs of one repetition are adjacent in
+    time, so their ratio cancels slow periods of a shared machine better than a ratio of medians does.
+    """
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError("`paired_ratio` needs two non-empty lists of the same length.")
+    return statistics.median(n / d for n, d in zip(numerator, denominator))

@@ -1,0 +1,44 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""One training step (forward, backward, AdamW), the unit the training, memory and cross-attention benchmarks time."""
+
+from collections.abc import Callable
+
+import torch
+
+
+def make_optimizer(model, device: str) -> torch.optim.Optimizer:
+    # the fused kernel where the device has one, otherwise PyTorch's default implementation for the device
+    return torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=True if device == "cuda" else None)
+
+
+def make_training_step(model, optimizer, input_ids: torch.Tensor, **model_kwargs) -> Callable[[], float]:
+    """A closure running one step on a fixed batch (labels are the inputs: a language-modelling loss)."""
+    model.train()
+
+    def step() -> float:
+        loss = model(input_ids=input_ids, labels=input_ids, **model_kwargs).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    return step
+
+
+def set_gradient_checkpointing(model, enabled: bool) -> None:
+    if enabled:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_disable()

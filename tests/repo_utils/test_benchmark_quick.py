@@ -1,0 +1,219 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Tests of `benchmark/`: the quick mode end to end (in a subprocess, every figure present in the JSON; no speed is
+asserted), and the measuring pieces whose results are exact (memory replay, interleaving order, ratios, targets).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BENCHMARK_DIR = REPO_ROOT / "benchmark"
+sys.path.insert(0, str(BENCHMARK_DIR))
+
+from bench_memory import cpu_step_peak_bytes, held_bytes  # noqa: E402
+from bench_settings import BenchSettings  # noqa: E402
+from targets import evaluate_targets  # noqa: E402
+from timing import interleaved_times, paired_ratio  # noqa: E402
+
+
+MIB = 2**20
+MEASURED = {"median_s", "min_s", "max_s", "times_s"}
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("bench-quick")
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARK_DIR / "run_benchmarks.py"), "--quick", "--output-dir", str(output_dir)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO_ROOT,
+    )
+    assert completed.returncode == 0, (
+        f"quick benchmark failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
+    )
+    results = json.loads((output_dir / "benchmark_cpu_float32_quick.json").read_text(encoding="utf-8"))
+    return results, output_dir
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and value > 0
+
+
+def test_quick_run_describes_machine_and_settings(quick_results):
+    results, _ = quick_results
+    assert results["errors"] == {}
+    for key in ("cpu_model", "cpu_logical_cores", "torch", "transformers", "date_utc", "load_average_at_end"):
+        assert key in results["machine"], key
+    assert results["settings"]["quick"] is True
+
+
+def test_quick_run_training_and_mfu_figures(quick_results):
+    results, _ = quick_results
+    settings = results["settings"]
+    assert _positive(results["mfu"]["peak_flops_per_s"])
+    rows = results["training"]
+    assert [(row["size"], row["seq_len"]) for row in rows] == [
+        (size, seq) for size in settings["sizes"] for seq in settings["seq_lens"]
+    ]
+    for row in rows:
+        assert row["max_logit_difference_at_start"] < 1e-4  # the two models hold the same weights
+        assert _positive(row["ratio_arlow_over_llama"])
+        for name in ("llama", "arlow"):
+            assert row[name].keys() >= MEASURED
+            assert len(row[name]["times_s"]) == settings["reps"]
+            assert _positive(row[name]["tokens_per_s"]) and _positive(row[name]["mfu"])
+
+
+def test_quick_run_memory_figures(quick_results):
+    results, _ = quick_results
+    rows = results["memory"]
+    assert len(rows) == len(results["settings"]["memory_sizes"]) * len(results["settings"]["seq_lens"])
+    for row in rows:
+        for name in ("llama", "arlow"):
+            for mode in ("no_checkpointing", "checkpointing"):
+                memory = row[name][mode]
+                assert _positive(memory["held_bytes"]) and _positive(memory["step_peak_above_held_bytes"])
+                assert memory["peak_bytes"] == memory["held_bytes"] + memory["step_peak_above_held_bytes"]
+            # checkpointing keeps fewer activations, whatever the size
+            assert row[name]["checkpointing"]["peak_bytes"] < row[name]["no_checkpointing"]["peak_bytes"]
+        assert _positive(row["ratio_arlow_over_llama_no_checkpointing"])
+        assert _positive(row["ratio_arlow_over_llama_checkpointing"])
+
+
+def test_quick_run_decoding_figures(quick_results):
+    results, _ = quick_results
+    caches = {(row["size"], row["cache"]) for row in results["decoding"]}
+    assert ("tiny", "dynamic") in caches and ("tiny", "static_compiled") in caches
+    for row in results["decoding"]:
+        assert row["same_greedy_tokens"] is True
+        for name in ("llama", "arlow"):
+            assert len(row[name]["per_token_ms_by_rep"]) == results["settings"]["decode_reps"]
+        if row["cache"] == "static_compiled":
+            assert row["compiled"] == {"llama": True, "arlow": True}
+
+
+def test_quick_run_cross_attention_reuses_encoder_keys(quick_results):
+    results, _ = quick_results
+    cross = results["cross_attention"]
+    lengths = results["settings"]["encoder_lens"]
+    assert [row["encoder_len"] for row in cross["training"]] == lengths
+    assert all(_positive(row["ratio_on_over_off"]) for row in cross["training"])
+    decoding = cross["decoding"]
+    assert [row["encoder_len"] for row in decoding["rows"]] == lengths
+    for row in decoding["rows"]:
+        # projected once per layer for the whole generation, not once per decoded token
+        assert row["cross_key_projections_per_generate"] == decoding["num_layers"]
+        assert _positive(row["reprojection_ms"])
+    assert "per_token_ms_per_1k_encoder_tokens" in decoding
+
+
+def test_quick_run_tokenizer_figures(quick_results):
+    results, _ = quick_results
+    tokenizer = results["tokenizer"]
+    assert tokenizer["vocab_size"]["arlow"] == tokenizer["vocab_size"]["plain"]
+    for name in ("arlow", "plain"):
+        assert _positive(tokenizer[name]["bytes_per_s"]) and _positive(tokenizer[name]["tokens_per_s"])
+    assert _positive(tokenizer["ratio_arlow_over_plain"])
+
+
+def test_quick_run_writes_report_and_plots(quick_results):
+    results, output_dir = quick_results
+    markdown = (output_dir / "benchmark_cpu_float32_quick.md").read_text(encoding="utf-8")
+    for heading in ("## Targets", "## Training step", "## Peak memory", "## Greedy decoding", "## Cross-attention"):
+        assert heading in markdown
+    assert len(results["plots"]) == 3
+    for name in results["plots"]:
+        assert (output_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {target["target"].split(" Arlow")[0] for target in results["targets"]} >= {
+        "training tokens/s",
+        "decoding tokens/s",
+    }
+
+
+def test_cpu_step_peak_replays_allocations_exactly():
+    def step():
+        first = torch.empty(MIB, dtype=torch.uint8)
+        second = torch.empty(2 * MIB, dtype=torch.uint8)
+        del first
+        third = torch.empty(MIB // 2, dtype=torch.uint8)
+        del second, third
+
+    assert cpu_step_peak_bytes(step) == 3 * MIB
+
+
+def test_held_bytes_counts_parameters_and_optimizer_state_once():
+    model = torch.nn.Linear(256, 128, bias=False)
+    optimizer = torch.optim.AdamW(model.parameters())
+    assert held_bytes(model, optimizer) == 256 * 128 * 4
+    model(torch.randn(2, 256)).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    # weights, exp_avg and exp_avg_sq, plus AdamW's scalar step counter
+    assert held_bytes(model, optimizer) == 3 * 256 * 128 * 4 + 4
+
+
+def test_interleaved_times_alternates_order():
+    calls = []
+    cases = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    times = interleaved_times(cases, warmup=1, reps=3)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert {name: len(values) for name, values in times.items()} == {"a": 3, "b": 3}
+
+
+def test_paired_ratio_is_median_of_per_repetition_ratios():
+    assert paired_ratio([2.0, 4.0, 30.0], [1.0, 1.0, 1.0]) == 4.0
+    with pytest.raises(ValueError, match="same length"):
+        paired_ratio([1.0], [1.0, 2.0])
+
+
+def test_targets_pass_and_miss():
+    def memory_row(seq_len, llama_peak, arlow_peak, reduction):
+        row = {"size": "small", "seq_len": seq_len, "arlow": {"checkpointing_reduction": reduction}}
+        row["ratio_arlow_over_llama_no_checkpointing"] = arlow_peak / llama_peak
+        row["ratio_arlow_over_llama_checkpointing"] = 1.0
+        return row
+
+    results = {
+        "training": [
+            {"size": "small", "seq_len": 128, "ratio_arlow_over_llama": 1.01},
+            {"size": "small", "seq_len": 256, "ratio_arlow_over_llama": 0.97},
+        ],
+        "decoding": [{"size": "small", "cache": "dynamic", "ratio_arlow_over_llama": 0.99}],
+        "memory": [memory_row(128, 100, 101, 0.2), memory_row(256, 100, 105, 0.6)],
+    }
+    verdicts = [target["passed"] for target in evaluate_targets(results)]
+    # training: mean 0.99 passes, worst 0.97 misses; decoding passes twice; memory ratio 1.05 misses;
+    # checkpointing at the longest sequence (256) cuts 60%: passes
+    assert verdicts == [True, False, True, True, False, True]
+
+
+def test_settings_reject_bad_values():
+    with pytest.raises(ValueError, match="device"):
+        BenchSettings(device="tpu")
+    with pytest.raises(ValueError, match="Unknown model sizes"):
+        BenchSettings(sizes=("huge",))
+    with pytest.raises(ValueError, match="tokens_per_step"):
+        BenchSettings(seq_lens=(4096,), tokens_per_step=2048)
