@@ -67,6 +67,10 @@ CONTRIBUTION = {
     "docs/source/en/model_doc/arlow.md": "docs/source/en/model_doc/arlow.md",
 }
 
+# The docs table of contents. The sdist ships no docs/, so the repository's file holds only the Arlow entry inside the
+# sections that hold it upstream; the patch merges that entry into an upstream checkout's toctree when one is given.
+TOCTREE = "docs/source/en/_toctree.yml"
+
 # Common test modules upstream's checkout has and the sdist lacks: tree path -> stand-in in this repository.
 # They are never part of the upstream patch.
 MISSING_COMMON_TEST_MODULES = {
@@ -412,11 +416,89 @@ def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def write_upstream_patch(output: Path) -> Path:
-    """Writes the contribution as a git patch against the pristine release (registry edits included)."""
-    extra_docs = REPO_ROOT / "docs" / "source" / "en" / "_toctree.yml"
+def toctree_entries(toctree: list) -> list[tuple[str, dict]]:
+    """(modality title, entry) for every page under API > Models of a parsed toctree."""
+    entries = []
+    for api in (s for s in toctree if isinstance(s, dict) and s.get("title") == "API"):
+        for models in (s for s in api.get("sections", []) if isinstance(s, dict) and s.get("title") == "Models"):
+            for modality in (s for s in models.get("sections", []) if isinstance(s, dict) and "sections" in s):
+                entries += [(modality.get("title"), e) for e in modality["sections"] if isinstance(e, dict)]
+    return entries
+
+
+def insert_toctree_entry(text: str, modality: str, local: str, title: str) -> str:
+    """
+    Inserts `{local, title}` into the `modality` section of an upstream toctree, at its alphabetical place by title (as
+    upstream's `utils/check_doc_toc.py` sorts), editing the text so that the rest of the file is untouched; idempotent.
+    """
+    import yaml
+
+    entries = [e for m, e in toctree_entries(yaml.safe_load(text)) if m == modality and "local" in e]
+    if not entries:
+        raise IntegratedTreeError(f"The upstream toctree has no API > Models > {modality} section.")
+    if any(e["local"] == local for e in entries):
+        return text
+    lines = text.split("\n")
+
+    def entry_start(entry_local: str) -> int:
+        index = next((i for i, line in enumerate(lines) if line.strip().endswith(f"local: {entry_local}")), None)
+        if index is None:
+            raise IntegratedTreeError(f"Cannot find `local: {entry_local}` in the upstream toctree.")
+        return index if lines[index].lstrip().startswith("- ") else index - 1
+
+    following = next((e for e in entries if e["title"].lower() > title.lower()), None)
+    anchor = entry_start((following or entries[-1])["local"])
+    indent = lines[anchor][: len(lines[anchor]) - len(lines[anchor].lstrip())]
+    new_entry = [f"{indent}- local: {local}", f"{indent}  title: {title}"]
+    if following is None:  # after the last entry: skip its lines (deeper-indented or its own keys)
+        anchor += 1
+        while anchor < len(lines) and lines[anchor].startswith(indent + "  "):
+            anchor += 1
+    lines[anchor:anchor] = new_entry
+    merged = "\n".join(lines)
+    placed = [e["local"] for m, e in toctree_entries(yaml.safe_load(merged)) if m == modality]
+    if local not in placed:
+        raise IntegratedTreeError(f"Inserting {local} into the upstream toctree did not land in {modality}.")
+    return merged
+
+
+def repository_toctree_entry() -> tuple[str, str, str] | None:
+    """(modality, local, title) of the model page's entry in the repository's toctree, if it has one."""
+    source = REPO_ROOT / TOCTREE
+    if not source.is_file():
+        return None
+    import yaml
+
+    page = next(iter(tree for tree in CONTRIBUTION.values() if tree.startswith("docs/source/en/model_doc/")), None)
+    local = page[len("docs/source/en/") : -len(".md")] if page else None
+    for modality, entry in toctree_entries(yaml.safe_load(source.read_text(encoding="utf-8")) or []):
+        if entry.get("local") == local:
+            return modality, local, entry["title"]
+    raise IntegratedTreeError(f"{TOCTREE} has no API > Models entry for {local}.")
+
+
+def write_upstream_patch(output: Path) -> tuple[Path, str | None]:
+    """
+    Writes the contribution as a git patch against the pristine release (registry edits included), and returns it with
+    a note when the toctree entry could not be included. The sdist has no docs/_toctree.yml to edit: the entry is
+    merged into the toctree of the upstream checkout named by `TRANSFORMERS_UPSTREAM_CHECKOUT`, whose file then joins
+    the base of the diff, so that the patch edits upstream's toctree in place.
+    """
+    entry = repository_toctree_entry()
+    checkout = os.environ.get(UPSTREAM_CHECKOUT_ENV)
+    upstream_toctree = Path(checkout) / TOCTREE if checkout else None
+    note = None
+    if entry is not None and (upstream_toctree is None or not upstream_toctree.is_file()):
+        note = (
+            f"The patch leaves out the toctree entry ({entry[1]} under API > Models > {entry[0]}): the sdist has no "
+            f"{TOCTREE}. Set {UPSTREAM_CHECKOUT_ENV} to an upstream checkout of v{UPSTREAM_VERSION} to include it."
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = extract_pristine(Path(tmp))
+        merge_toctree = entry is not None and note is None
+        if merge_toctree:
+            (root / TOCTREE).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(upstream_toctree, root / TOCTREE)
         _git(root, "init", "-q")
         _git(root, "add", "-A")
         _git(root, "commit", "-q", "-m", f"transformers {UPSTREAM_VERSION}")
@@ -426,13 +508,14 @@ def write_upstream_patch(output: Path) -> Path:
                 _place(source, root / tree_path, "copy")
         for file, text in edited_registry_files(root).items():
             (root / file).write_text(text, encoding="utf-8")
-        if extra_docs.is_file() and (root / "docs/source/en/_toctree.yml").is_file():
-            raise IntegratedTreeError("The release ships a toctree; merge the Arlow entry into it by hand.")
+        if merge_toctree:
+            toctree = root / TOCTREE
+            toctree.write_text(insert_toctree_entry(toctree.read_text(encoding="utf-8"), *entry), encoding="utf-8")
         _git(root, "add", "-A")
         patch = _git(root, "diff", "--cached", "--binary", "HEAD")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(patch, encoding="utf-8")
-    return output
+    return output, note
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -464,7 +547,10 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print(f"{args.dest} is in sync with the sources.")
         elif args.command == "patch":
-            print(f"Wrote {write_upstream_patch(args.output)}")
+            path, note = write_upstream_patch(args.output)
+            print(f"Wrote {path}")
+            if note:
+                print(f"note: {note}", file=sys.stderr)
         elif args.command == "sources":
             print("\n".join(describe_common_test_sources()))
         else:
