@@ -371,7 +371,9 @@ class PackedTokenStream(IterableDataset):
         [`~PackedTokenStream.state_dict_after`] returned: `{"batches_consumed": n, "batch_size": b}`.
 
         The DataLoader takes batches from its workers in turn (batch `i` comes from worker `i % num_workers`), so
-        each worker skips exactly the samples of the batches it produced before the interruption.
+        each shard skips exactly the samples of the batches it produced before the interruption, and the shards are
+        assigned to workers so that the rotation continues where it stopped. Resuming needs the same batch size,
+        number of processes, number of workers and seed as the interrupted run.
         """
         self._resume_batches = int(state_dict["batches_consumed"])
         self._resume_batch_size = int(state_dict["batch_size"])
@@ -384,9 +386,12 @@ class PackedTokenStream(IterableDataset):
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         worker = get_worker_info()
         worker_id, num_workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
-        shard_index = self.process_index * num_workers + worker_id
+        # A resumed DataLoader asks worker 0 first, but the next batch belongs to the worker after the one that made
+        # the last consumed batch: worker ids are rotated so each worker continues the shard that comes next.
+        reader = (worker_id + self._resume_batches) % num_workers
+        shard_index = self.process_index * num_workers + reader
         num_shards = self.num_processes * num_workers
-        batches_of_this_worker = len(range(worker_id, self._resume_batches, num_workers))
+        batches_of_this_worker = len(range(reader, self._resume_batches, num_workers))
         samples_to_skip = batches_of_this_worker * self._resume_batch_size
         blocks = itertools.islice(self.iter_shard(shard_index, num_shards), samples_to_skip, None)
         for block in blocks:

@@ -1,0 +1,241 @@
+# Copyright 2026 The Arlow Authors and The HuggingFace Inc. team. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Tests of the Arlow pretraining examples: the Trainer script, the plain-loop script, interruption and exact resume, a
+2-process DDP run on CPU, and the bad-input errors. The scripts run as subprocesses on the `arlow-tiny` preset and the
+embedded default corpus, a few dozen steps each.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "language-modeling"
+sys.path.insert(0, str(EXAMPLES_DIR))
+
+import arlow_pretraining_setup  # noqa: E402
+import run_pretrain_arlow  # noqa: E402
+import run_pretrain_arlow_no_trainer  # noqa: E402
+from arlow_pretraining_data import embedded_documents  # noqa: E402
+
+from transformers import ArlowTokenizer, AutoModelForCausalLM  # noqa: E402
+
+
+SCRIPTS = {"trainer": "run_pretrain_arlow.py", "no_trainer": "run_pretrain_arlow_no_trainer.py"}
+STEP_LINE = re.compile(r"\[arlow\] step (\d+) loss ([\d.]+)")
+EVAL_LINE = re.compile(r"\[arlow\] eval loss (before|after) training: ([\d.]+)")
+MAX_STEPS = 30
+
+
+def subprocess_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer(tmp_path_factory) -> str:
+    """A 512-token tokenizer trained on the start of the embedded corpus, shared by the script runs."""
+    path = tmp_path_factory.mktemp("tokenizer")
+    texts = embedded_documents("train").first_documents(40)
+    ArlowTokenizer.train_from_iterator(texts, vocab_size=512).save_pretrained(path)
+    return str(path)
+
+
+def script_args(output_dir: Path, tokenizer: str | None, **overrides) -> list[str]:
+    arguments = {
+        "model_preset": "arlow-tiny",
+        "output_dir": str(output_dir),
+        "max_steps": MAX_STEPS,
+        "per_device_train_batch_size": 4,
+        "per_device_eval_batch_size": 8,
+        "block_size": 32,
+        "learning_rate": 5e-3,
+        "warmup_steps": 3,
+        "logging_steps": 1,
+        "save_steps": 1000,
+        "max_eval_samples": 16,
+        "shuffle_buffer_size": 64,
+        "seed": 7,
+        "disable_tqdm": "true",
+        "log_level": "warning",
+        **overrides,
+    }
+    if tokenizer is not None:
+        arguments["tokenizer_name"] = tokenizer
+    else:
+        arguments.setdefault("tokenizer_train_documents", 40)
+    return [f"--{key}={value}" for key, value in arguments.items()]
+
+
+def run_script(kind: str, args: list[str], interrupt_after_step: int | None = None, signum=signal.SIGTERM):
+    """Runs a pretraining script; optionally sends `signum` once it has logged `interrupt_after_step`."""
+    command = [sys.executable, str(EXAMPLES_DIR / SCRIPTS[kind])]
+    if kind == "trainer":
+        command += ["--do_train", "--do_eval"]
+    process = subprocess.Popen(
+        command + args,
+        cwd=EXAMPLES_DIR,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        match = STEP_LINE.search(line)
+        if interrupt_after_step is not None and match and int(match.group(1)) == interrupt_after_step:
+            process.send_signal(signum)
+    returncode = process.wait(timeout=600)
+    output = "".join(lines)
+    losses = {int(step): float(loss) for step, loss in STEP_LINE.findall(output)}
+    evals = dict(EVAL_LINE.findall(output))
+    return returncode, output, losses, {key: float(value) for key, value in evals.items()}
+
+
+def saved_weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_runs(tmp_path_factory, tiny_tokenizer):
+    """One full run per script, the reference for the path and resume tests."""
+    runs = {}
+    for kind in SCRIPTS:
+        output_dir = tmp_path_factory.mktemp(f"{kind}-full")
+        runs[kind] = (output_dir, *run_script(kind, script_args(output_dir, tiny_tokenizer)))
+    return runs
+
+
+@pytest.mark.parametrize("kind", sorted(SCRIPTS))
+def test_script_trains_saves_and_reloads(kind, uninterrupted_runs):
+    output_dir, returncode, output, losses, evals = uninterrupted_runs[kind]
+    assert returncode == 0, output
+    assert sorted(losses) == list(range(1, MAX_STEPS + 1)), output
+    assert evals["after"] < evals["before"] - 0.5, output
+    model = AutoModelForCausalLM.from_pretrained(output_dir)
+    assert type(model).__name__ == "ArlowForCausalLM"
+    assert model.config.num_hidden_layers == arlow_pretraining_setup.MODEL_PRESETS["arlow-tiny"]["num_hidden_layers"]
+
+
+def test_trainer_script_trains_its_own_tokenizer(tmp_path):
+    returncode, output, losses, _ = run_script("trainer", script_args(tmp_path, None, max_steps=3))
+    assert returncode == 0, output
+    tokenizer = ArlowTokenizer.from_pretrained(tmp_path)
+    assert len(tokenizer) == arlow_pretraining_setup.MODEL_PRESETS["arlow-tiny"]["vocab_size"]
+    assert AutoModelForCausalLM.from_pretrained(tmp_path).config.vocab_size == len(tokenizer)
+    assert sorted(losses) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(("kind", "signum"), [("trainer", signal.SIGTERM), ("no_trainer", signal.SIGINT)])
+def test_interrupted_run_resumes_exactly(kind, signum, tmp_path, tiny_tokenizer, uninterrupted_runs):
+    reference_dir, _, _, reference_losses, _ = uninterrupted_runs[kind]
+    args = script_args(tmp_path, tiny_tokenizer)
+
+    returncode, output, first_losses, _ = run_script(kind, args, interrupt_after_step=3, signum=signum)
+    assert returncode == 128 + signum, output
+    stopped_at = max(first_losses)
+    assert 3 <= stopped_at < MAX_STEPS, output
+    assert (tmp_path / f"checkpoint-{stopped_at}").is_dir(), output
+
+    returncode, output, resumed_losses, _ = run_script(kind, [*args, "--resume_from_checkpoint=latest"])
+    assert returncode == 0, output
+    assert sorted(resumed_losses) == list(range(stopped_at + 1, MAX_STEPS + 1)), output
+    for step, loss in {**first_losses, **resumed_losses}.items():
+        assert loss == reference_losses[step], f"step {step}: {loss} != {reference_losses[step]}"
+    final, reference = saved_weights(tmp_path), saved_weights(reference_dir)
+    assert final.keys() == reference.keys()
+    for name in final:
+        torch.testing.assert_close(final[name], reference[name], rtol=0, atol=0, msg=name)
+
+
+def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(tmp_path, tiny_tokenizer):
+    probe_dir = tmp_path / "probe"
+    args = script_args(
+        tmp_path / "run",
+        tiny_tokenizer,
+        max_steps=4,
+        dataloader_num_workers=2,
+        # Cross-attention layers get no gradient: the run must handle unused parameters.
+        config_overrides="cross_attention=true",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(EXAMPLES_DIR / "arlow_ddp_probe.py"),
+        str(probe_dir),
+        "--do_train",
+        *args,
+    ]
+    result = subprocess.run(
+        command, cwd=EXAMPLES_DIR, env=subprocess_env(), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranks = [json.loads((probe_dir / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
+    assert [record["world_size"] for record in ranks] == [2, 2]
+    assert [record["global_step"] for record in ranks] == [4, 4]
+    samples = [set(record["samples"]) for record in ranks]
+    assert len(samples[0]) == len(samples[1]) == 3 * 4
+    assert not samples[0] & samples[1], "the two ranks read the same samples"
+    assert ranks[0]["parameters_after"] == ranks[1]["parameters_after"], "parameters diverged across ranks"
+    assert ranks[0]["parameters_after"] != ranks[0]["parameters_before"], "training did not change the parameters"
+    assert "receive no gradient" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("main", [run_pretrain_arlow.main, run_pretrain_arlow_no_trainer.main], ids=SCRIPTS)
+@pytest.mark.parametrize(
+    ("extra_args", "message"),
+    [
+        (["--model_preset=arlow-huge"], "Unknown --model_preset 'arlow-huge'"),
+        (["--block_size=65"], "--block_size 65 exceeds the model's max_position_embeddings \\(64\\)"),
+        (["--attn_implementation=flash_attention_2"], "flash_attention_2 needs the flash-attn package"),
+        (["--config_overrides=hidden_sise=64"], "ArlowConfig has no field 'hidden_sise'"),
+        (["--train_file=/nonexistent/corpus.txt"], "Data file '/nonexistent/corpus.txt' does not exist"),
+        (["--max_steps=-1"], "set the length of training with --max_steps"),
+    ],
+    ids=["unknown-preset", "block-size", "flash-attn", "override", "missing-file", "no-max-steps"],
+)
+def test_bad_input_fails_before_training(main, extra_args, message, tmp_path, tiny_tokenizer):
+    if "flash" in extra_args[0] and arlow_pretraining_setup.is_flash_attn_2_available():
+        pytest.skip("flash-attn is installed with a GPU here, so the request is valid")
+    args = script_args(tmp_path, tiny_tokenizer, max_steps=2) + ["--do_train"] + extra_args
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        main(args)
+    assert not list(tmp_path.glob("checkpoint-*"))
+
+
+@pytest.mark.parametrize("content", ["", "\n\n\n"], ids=["empty", "blank-lines"])
+def test_empty_dataset_is_rejected(content, tmp_path, tiny_tokenizer):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(content, encoding="utf-8")
+    args = script_args(tmp_path / "out", tiny_tokenizer, train_file=str(corpus)) + ["--do_train"]
+    with pytest.raises(ValueError, match="holds no text"):
+        run_pretrain_arlow.main(args)
