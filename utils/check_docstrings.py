@@ -49,10 +49,16 @@ def default_modules(model_dir: Path) -> list[str]:
     return [f"transformers.models.{model_dir.name}.{path.stem}" for path in model_modules(model_dir)]
 
 
-def objects_to_check(module_names: list[str], page: Path) -> list[tuple[str, object]]:
-    """(qualified name, object) for the modules' `__all__` and the page's `models.<...>` autodoc paths into them."""
+def objects_to_check(module_names: list[str], page: Path, reload: bool = False) -> list[tuple[str, object]]:
+    """
+    (qualified name, object) for the modules' `__all__` and the page's `models.<...>` autodoc paths into them; `reload`
+    re-executes the modules (after the fix mode rewrote them).
+    """
     objects = {}
     modules = {name: importlib.import_module(name) for name in module_names}
+    if reload:
+        importlib.invalidate_caches()
+        modules = {name: importlib.reload(module) for name, module in modules.items()}
     for name, module in modules.items():
         for attribute in getattr(module, "__all__", []):
             objects[f"{name}.{attribute}"] = getattr(module, attribute)
@@ -101,6 +107,8 @@ def same_default(documented: str, actual) -> bool:
 
 
 def is_model_class(obj) -> bool:
+    if not inspect.isclass(obj):
+        return False
     try:
         from transformers import PreTrainedModel
     except ImportError:
@@ -162,7 +170,7 @@ def collect(args: argparse.Namespace) -> tuple[list[str], list[tuple[str, str, s
     module_names = args.modules or default_modules(Path(args.model_dir))
     problems, fixes = [], []
     try:
-        objects = objects_to_check(module_names, Path(args.page))
+        objects = objects_to_check(module_names, Path(args.page), reload=getattr(args, "modules_rewritten", False))
     except ImportError as error:
         return [f"cannot import the modules to check ({error})"], []
     for name, obj in objects:
@@ -191,6 +199,7 @@ def fix(args: argparse.Namespace) -> list[str]:
         if text.count(stale) == 1:
             path.write_text(text.replace(stale, fixed), encoding="utf-8")
             changed.append(f"{where}: {stale!r} -> {fixed!r}")
+    args.modules_rewritten = bool(changed)
     return changed
 
 
