@@ -17,16 +17,20 @@ The project's stand-ins for upstream's missing common test modules, run against 
 
 Upstream's Llama tests build on `causal_lm_tester.py`, which the sdist lacks too, so this file writes a small model
 tester by hand and combines the common mixins directly. Passing here shows the stand-ins are not tuned to Arlow.
+
+Llama has no cross-attention, so the generation checks with `encoder_hidden_states` run against GPT-2 built with
+`add_cross_attention=True`, the in-tree decoder-only model with that feature (and absolute position embeddings, which
+makes the left-padding check sensitive to position ids too).
 """
 
 import unittest
 
-from transformers import LlamaConfig, is_torch_available
+from transformers import GPT2Config, LlamaConfig, is_torch_available
 from transformers.testing_utils import require_torch, torch_device
 
 from ..generation.test_utils import GenerationTesterMixin
 from ..test_configuration_common import ConfigTester
-from ..test_modeling_common import ModelTesterMixin, ids_tensor, random_attention_mask
+from ..test_modeling_common import ModelTesterMixin, floats_tensor, ids_tensor, random_attention_mask
 from ..test_pipeline_mixin import PipelineTesterMixin
 
 
@@ -34,6 +38,7 @@ if is_torch_available():
     import torch
 
     from transformers import (
+        GPT2LMHeadModel,
         LlamaForCausalLM,
         LlamaForQuestionAnswering,
         LlamaForSequenceClassification,
@@ -162,3 +167,50 @@ class LlamaStandInsTest(ModelTesterMixin, GenerationTesterMixin, PipelineTesterM
     def test_model(self):
         config, input_ids, input_mask, *_ = self.model_tester.prepare_config_and_inputs()
         self.model_tester.create_and_check_model(config, input_ids, input_mask)
+
+
+class GPT2CrossAttentionModelTester:
+    """A tiny GPT-2 with cross-attention, and prompts that come with encoder states to attend to."""
+
+    def __init__(self, parent, batch_size=3, seq_length=7, encoder_seq_length=5, vocab_size=99, hidden_size=32):
+        self.parent = parent
+        self.batch_size = batch_size
+        self.seq_length = seq_length
+        self.encoder_seq_length = encoder_seq_length
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+
+    def get_config(self):
+        return GPT2Config(
+            vocab_size=self.vocab_size,
+            n_embd=self.hidden_size,
+            n_layer=2,
+            n_head=4,
+            n_positions=64,
+            add_cross_attention=True,
+            bos_token_id=1,
+            eos_token_id=2,
+            pad_token_id=0,
+        )
+
+    def prepare_config_and_inputs_for_common(self):
+        input_ids = ids_tensor([self.batch_size, self.seq_length], self.vocab_size)
+        encoder_hidden_states = floats_tensor([self.batch_size, self.encoder_seq_length, self.hidden_size])
+        # Every row hides its first encoder position, so that the mask has something to hide.
+        encoder_attention_mask = torch.ones(self.batch_size, self.encoder_seq_length, dtype=torch.long)
+        encoder_attention_mask[:, 0] = 0
+        inputs = {
+            "input_ids": input_ids,
+            "attention_mask": random_attention_mask([self.batch_size, self.seq_length]),
+            "encoder_hidden_states": encoder_hidden_states,
+            "encoder_attention_mask": encoder_attention_mask.to(torch_device),
+        }
+        return self.get_config(), inputs
+
+
+@require_torch
+class GPT2CrossAttentionStandInsTest(GenerationTesterMixin, unittest.TestCase):
+    all_generative_model_classes = (GPT2LMHeadModel,) if is_torch_available() else ()
+
+    def setUp(self):
+        self.model_tester = GPT2CrossAttentionModelTester(self)

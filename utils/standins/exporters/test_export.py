@@ -11,10 +11,102 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Root conftest of the integrated tree (project tooling, not part of the upstream patch)."""
+"""
+Project stand-in for upstream's `tests/exporters/test_export.py`, which the transformers sdist does not ship.
 
-"""Project stand-in for upstream's `tests/exporters/test_export.py` (absent from the sdist). Work in progress."""
+`ExportTesterMixin` is a base of `ModelTesterMixin`, so every model test class runs these checks: each class of
+`all_model_classes` is captured with `torch.export.export` on the model tester's inputs, and the exported program must
+give the eager model's outputs, on those inputs and, with the sequence length left dynamic, on a shorter sequence.
+A test class opts out with upstream's flag `test_torch_exportable = False` (say why in a comment).
+"""
+
+import copy
+import inspect
+
+from transformers import is_torch_available, set_seed
+from transformers.testing_utils import require_torch, torch_device
 
 
+if is_torch_available():
+    import torch
+    from torch.utils._pytree import tree_flatten
+
+
+# Exported and eager programs run the same kernels in float32; they may only differ by operation reordering.
+OUTPUT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+
+
+@require_torch
 class ExportTesterMixin:
-    """Base of `ModelTesterMixin`: `torch.export` checks for every model class (being written)."""
+    """`torch.export` checks for every class of `all_model_classes` (see the module docstring)."""
+
+    test_torch_exportable = True
+
+    def _export_cases(self):
+        """(model class, model, keyword inputs) for every model class, or a skip saying why there is none."""
+        if not self.test_torch_exportable:
+            self.skipTest(reason=f"{self.__class__.__name__} sets `test_torch_exportable = False`")
+        if not self.all_model_classes:
+            self.skipTest(reason=f"{self.__class__.__name__} has no model class")
+        config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()
+        for model_class in self.all_model_classes:
+            inputs = inputs_dict
+            if hasattr(self, "_prepare_for_class"):
+                inputs = self._prepare_for_class(inputs_dict, model_class)
+            set_seed(0)
+            model = model_class(copy.deepcopy(config)).to(torch_device).eval()
+            inputs = {key: value for key, value in inputs.items() if value is not None}
+            # The cache is an output of its own, exported elsewhere; here the graph returns plain tensors.
+            if "use_cache" in inspect.signature(model.forward).parameters:
+                inputs["use_cache"] = False
+            yield model_class, model, inputs
+
+    def _assert_same_outputs(self, exported_outputs, eager_outputs, message):
+        exported_leaves, exported_spec = tree_flatten(exported_outputs)
+        eager_leaves, eager_spec = tree_flatten(eager_outputs)
+        self.assertEqual(str(exported_spec), str(eager_spec), f"{message}: the output structures differ")
+        tensors = [(got, want) for got, want in zip(exported_leaves, eager_leaves) if isinstance(want, torch.Tensor)]
+        self.assertGreater(len(tensors), 0, f"{message}: the model returned no tensor")
+        for got, want in tensors:
+            torch.testing.assert_close(got, want, **OUTPUT_TOLERANCE, msg=lambda m: f"{message}: {m}")
+
+    def test_torch_export(self):
+        """The exported program of each model class gives the eager outputs on the model tester's inputs."""
+        for model_class, model, inputs in self._export_cases():
+            with torch.no_grad():
+                eager_outputs = model(**inputs)
+                program = torch.export.export(model, args=(), kwargs=inputs, strict=False)
+                exported_outputs = program.module()(**inputs)
+            self._assert_same_outputs(exported_outputs, eager_outputs, f"{model_class.__name__} exported")
+
+    def test_torch_export_dynamic_sequence_length(self):
+        """Exported with a dynamic sequence length, each model class also matches eager on a shorter sequence."""
+        for model_class, model, inputs in self._export_cases():
+            sequence_inputs = [
+                key for key, value in inputs.items() if isinstance(value, torch.Tensor) and value.ndim >= 2
+            ]
+            lengths = {inputs[key].shape[1] for key in sequence_inputs}
+            if "input_ids" not in inputs or len(lengths) != 1 or min(lengths) < 3:
+                self.skipTest(
+                    reason=f"{model_class.__name__}'s inputs do not share one sequence axis of 3 or more tokens, which "
+                    "this check shortens"
+                )
+            length = lengths.pop()
+            sequence = torch.export.Dim("sequence_length", min=2, max=max(length, 16))
+            dynamic_shapes = {
+                key: ({1: sequence} if key in sequence_inputs else None)
+                for key in inputs
+                if not isinstance(inputs[key], bool)
+            }
+            dynamic_shapes.update({key: None for key, value in inputs.items() if isinstance(value, bool)})
+            shorter = {
+                key: value[:, : length - 1] if key in sequence_inputs else value for key, value in inputs.items()
+            }
+            with torch.no_grad():
+                program = torch.export.export(
+                    model, args=(), kwargs=inputs, dynamic_shapes=dynamic_shapes, strict=False
+                )
+                for name, case in (("full", inputs), ("shorter", shorter)):
+                    self._assert_same_outputs(
+                        program.module()(**case), model(**case), f"{model_class.__name__} exported, {name} sequence"
+                    )

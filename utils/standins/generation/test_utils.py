@@ -437,8 +437,9 @@ class GenerationTesterMixin:
 
     def test_generate_with_cross_attention_inputs(self):
         """
-        `encoder_hidden_states` given to `generate` reach every step: they change the scores, and the cached decoding
-        gives the tokens and scores of recomputing everything at each step, greedy and with beams.
+        `encoder_hidden_states` given to `generate` reach every step: they change the scores, positions hidden by
+        `encoder_attention_mask` do not, and the cached decoding gives the tokens and scores of recomputing
+        everything at each step, greedy and with beams.
         """
         classes, config, inputs = self._generative_classes_and_inputs()
         if inputs.get("encoder_hidden_states") is None:
@@ -448,6 +449,14 @@ class GenerationTesterMixin:
             )
         other_states = dict(inputs)
         other_states["encoder_hidden_states"] = torch.flip(inputs["encoder_hidden_states"], dims=[1]) * -1.0
+        # Encoder positions hidden by `encoder_attention_mask`, when there are any, must not matter.
+        hidden = None
+        encoder_mask = inputs.get("encoder_attention_mask")
+        if encoder_mask is not None and bool((encoder_mask == 0).any()):
+            hidden = dict(inputs)
+            hidden["encoder_hidden_states"] = inputs["encoder_hidden_states"].masked_fill(
+                (encoder_mask == 0).unsqueeze(-1), 1e4
+            )
         for model_class in classes:
             model = self._build_model(model_class, config)
             name = model_class.__name__
@@ -461,6 +470,12 @@ class GenerationTesterMixin:
                 torch.allclose(changed.scores[0], cached.scores[0]),
                 f"{name}: the first step's scores do not depend on `encoder_hidden_states`",
             )
+            if hidden is not None:
+                masked_changed = self._generate(model, hidden, output_scores=True, return_dict_in_generate=True)
+                self.assertEqual(masked_changed.sequences.tolist(), cached.sequences.tolist(), name)
+                self._assert_same_scores(
+                    masked_changed.scores, cached.scores, f"{name}: encoder states under `encoder_attention_mask`"
+                )
 
             beams = {
                 use_cache: self._generate(
