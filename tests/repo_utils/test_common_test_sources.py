@@ -1,0 +1,134 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Where the integrated tree takes the common test modules the sdist lacks from: an upstream checkout named by
+`TRANSFORMERS_UPSTREAM_CHECKOUT`, else the project's stand-ins; and the root conftest's header that reports it. Only
+`overlay_sources()` / `describe_common_test_sources()` run here: no tree is built.
+"""
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "utils"))
+
+import integrated_tree  # noqa: E402
+from integrated_tree import (  # noqa: E402
+    MISSING_COMMON_TEST_MODULES,
+    SOURCES_RECORD,
+    UPSTREAM_CHECKOUT_ENV,
+    IntegratedTreeError,
+)
+
+
+STANDINS_DIR = REPO_ROOT / "utils" / "standins"
+
+
+@pytest.fixture
+def fake_checkout(tmp_path):
+    """An upstream-checkout-shaped folder holding the four modules, each with recognisable content."""
+    checkout = tmp_path / "transformers-checkout"
+    for tree_path in MISSING_COMMON_TEST_MODULES:
+        target = checkout / tree_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("{}\n" if target.suffix == ".json" else f"# upstream {tree_path}\n", encoding="utf-8")
+    return checkout
+
+
+@pytest.fixture
+def no_checkout(monkeypatch):
+    monkeypatch.delenv(UPSTREAM_CHECKOUT_ENV, raising=False)
+
+
+def test_without_a_checkout_the_stand_ins_are_used(no_checkout):
+    sources = integrated_tree.overlay_sources()
+    for tree_path, standin in MISSING_COMMON_TEST_MODULES.items():
+        assert sources[tree_path] == REPO_ROOT / standin
+        assert sources[tree_path].is_file(), f"the stand-in {standin} is missing"
+        assert sources[tree_path].is_relative_to(STANDINS_DIR)
+    lines = integrated_tree.describe_common_test_sources()
+    assert lines == [
+        f"{tree_path}: project stand-in ({REPO_ROOT / standin})"
+        for tree_path, standin in MISSING_COMMON_TEST_MODULES.items()
+    ]
+
+
+def test_a_checkout_named_by_the_environment_replaces_every_stand_in(fake_checkout, monkeypatch):
+    monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
+    sources = integrated_tree.overlay_sources()
+    for tree_path in MISSING_COMMON_TEST_MODULES:
+        assert sources[tree_path] == fake_checkout / tree_path
+        assert not sources[tree_path].is_relative_to(STANDINS_DIR)
+    lines = integrated_tree.describe_common_test_sources()
+    assert lines == [
+        f"{tree_path}: upstream checkout ({fake_checkout / tree_path})" for tree_path in MISSING_COMMON_TEST_MODULES
+    ]
+    # The contribution itself never comes from the checkout, nor from the stand-ins.
+    for repo_path, tree_path in integrated_tree.CONTRIBUTION.items():
+        assert sources[tree_path] == REPO_ROOT / repo_path
+
+
+@pytest.mark.parametrize("missing", list(MISSING_COMMON_TEST_MODULES))
+def test_a_checkout_lacking_a_module_is_refused_naming_it(fake_checkout, monkeypatch, missing):
+    (fake_checkout / missing).unlink()
+    monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
+    with pytest.raises(IntegratedTreeError, match=f"{UPSTREAM_CHECKOUT_ENV}=.* has no {missing}"):
+        integrated_tree.overlay_sources()
+
+
+def test_the_stand_ins_never_enter_the_upstream_patch():
+    for repo_path in integrated_tree.CONTRIBUTION:
+        assert not (REPO_ROOT / repo_path).resolve().is_relative_to(STANDINS_DIR.resolve()), repo_path
+
+
+def test_the_tiny_model_summary_stand_in_is_empty():
+    # Empty is how upstream treats a model without a tiny Hub checkpoint: its pipeline tests skip with that reason.
+    path = REPO_ROOT / MISSING_COMMON_TEST_MODULES["tests/utils/tiny_model_summary.json"]
+    assert json.loads(path.read_text(encoding="utf-8")) == {}
+
+
+def _load_root_conftest(folder: Path):
+    shutil.copy(STANDINS_DIR / "conftest.py", folder / "conftest.py")
+    spec = importlib.util.spec_from_file_location("arlow_root_conftest_under_test", folder / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("with_checkout", [False, True], ids=["stand-ins", "checkout"])
+def test_the_root_conftest_prints_one_header_line_per_module(tmp_path, fake_checkout, monkeypatch, with_checkout):
+    if with_checkout:
+        monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
+    else:
+        monkeypatch.delenv(UPSTREAM_CHECKOUT_ENV, raising=False)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    # What `build_tree` writes next to the root conftest.
+    (tree / SOURCES_RECORD).write_text("\n".join(integrated_tree.describe_common_test_sources()) + "\n", "utf-8")
+    header = _load_root_conftest(tree).pytest_report_header(config=None)
+    origin = "upstream checkout" if with_checkout else "project stand-in"
+    assert len(header) == len(MISSING_COMMON_TEST_MODULES)
+    for line, tree_path in zip(header, MISSING_COMMON_TEST_MODULES):
+        assert line.startswith(f"common test module {tree_path}: {origin} (")
+
+
+def test_the_root_conftest_warns_when_the_record_is_missing(tmp_path, capsys):
+    assert _load_root_conftest(tmp_path).pytest_report_header(config=None) == []
+    assert "rebuild the integrated tree" in capsys.readouterr().err
