@@ -13,6 +13,7 @@
 # limitations under the License.
 import filecmp
 import importlib.util
+import io
 import json
 import os
 import tempfile
@@ -378,6 +379,23 @@ class ArlowSentencePieceConversionTest(unittest.TestCase):
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         self.assertEqual(ids, self.processor.encode(text))
         self.assertEqual(self.tokenizer.decode(ids), self.processor.decode(ids))
+
+    def test_unsupported_or_corrupt_model(self):
+        import sentencepiece
+
+        lines = [line for line in (FIXTURES_DIR / "tokenizer_corpus.txt").read_text("utf-8").splitlines() if line]
+        unigram = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines), model_writer=unigram, model_type="unigram", vocab_size=300, minloglevel=2
+        )
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            model_file = Path(tmp_dir, "tokenizer.model")
+            model_file.write_bytes(unigram.getvalue())
+            with self.assertRaisesRegex(ValueError, "tokenizer.model is not a SentencePiece BPE model"):
+                ArlowTokenizer.from_pretrained(tmp_dir)
+            model_file.write_bytes(b"not a sentencepiece model")
+            with self.assertRaisesRegex(ValueError, "tokenizer.model is not a valid SentencePiece model"):
+                ArlowTokenizer.from_pretrained(tmp_dir)
 
     def test_save_and_reload(self):
         text = "The keeper counted 112 steps, 春天来了 😊"

@@ -257,13 +257,28 @@ class ArlowTokenizer(TokenizersBackend):
             )
         return serialized
 
+    @staticmethod
+    def _read_sentencepiece_model(model_file: str):
+        """Reads a SentencePiece model file, with an error naming it when it is not a SentencePiece BPE model."""
+        model_proto = import_protobuf().ModelProto()
+        try:
+            with open(model_file, "rb") as handle:
+                model_proto.ParseFromString(handle.read())
+        except Exception as error:  # protobuf raises its own `DecodeError` for a corrupt file
+            raise ValueError(f"{model_file} is not a valid SentencePiece model: {error}") from error
+        if model_proto.trainer_spec.model_type != _SPM_MODEL_BPE or not model_proto.pieces:
+            raise ValueError(f"{model_file} is not a SentencePiece BPE model, the only kind ArlowTokenizer converts.")
+        return model_proto
+
     @classmethod
     def _from_pretrained(cls, resolved_vocab_files, pretrained_model_name_or_path, *init_inputs, **kwargs):
         # Fail with an error naming the problem before the base class reads the files.
         tokenizer_file = resolved_vocab_files.get("tokenizer_file")
         if tokenizer_file is not None:
             cls._read_tokenizer_file(tokenizer_file)
-        elif resolved_vocab_files.get("vocab_file") is None and kwargs.get("gguf_file") is None:
+        elif resolved_vocab_files.get("vocab_file") is not None:
+            cls._read_sentencepiece_model(resolved_vocab_files["vocab_file"])
+        elif kwargs.get("gguf_file") is None:
             raise ValueError(
                 f"Cannot load the ArlowTokenizer from {pretrained_model_name_or_path}: found neither a "
                 "`tokenizer.json` nor a SentencePiece `tokenizer.model` file there."
@@ -291,12 +306,8 @@ class ArlowTokenizer(TokenizersBackend):
         when the model adds one, and characters outside the vocabulary written as byte pieces (`<0x..>`) when the model
         was trained with byte fallback. Control and unknown pieces are the special tokens.
         """
-        model_proto = import_protobuf().ModelProto()
-        with open(vocab_file, "rb") as handle:
-            model_proto.ParseFromString(handle.read())
+        model_proto = cls._read_sentencepiece_model(vocab_file)
         trainer_spec, normalizer_spec = model_proto.trainer_spec, model_proto.normalizer_spec
-        if trainer_spec.model_type != _SPM_MODEL_BPE:
-            raise ValueError(f"{vocab_file} is not a SentencePiece BPE model, the only kind ArlowTokenizer converts.")
 
         vocab = {piece.piece: piece_id for piece_id, piece in enumerate(model_proto.pieces)}
         special_pieces = [
