@@ -78,6 +78,8 @@ MISSING_COMMON_TEST_MODULES = {
     "tests/generation/test_utils.py": "utils/standins/generation/test_utils.py",
     "tests/utils/test_configuration_utils.py": "utils/standins/utils/test_configuration_utils.py",
     "tests/utils/tiny_model_summary.json": "utils/standins/utils/tiny_model_summary.json",
+    # Opened (not read) by upstream's TokenizerTesterMixin.setUpClass.
+    "tests/fixtures/sample_text.txt": "utils/standins/fixtures/sample_text.txt",
 }
 
 # Project-only test files placed in the tree (the stand-ins' own tests against an in-tree peer).
