@@ -333,7 +333,9 @@ class ArlowDecoderLayer(GradientCheckpointingLayer):
         self.hidden_size = config.hidden_size
 
         self.self_attn = ArlowAttention(config=config, layer_idx=layer_idx)
-        # Built only when `config.cross_attention`; run only when encoder states are given (see `ArlowModel`)
+        # CODEPATH: `cross_attention=True` checkpoints (the default, and every decoder of an `EncoderDecoderModel`)
+        # have cross-attention weights in each layer; `cross_attention=False` ones are plain decoders like Llama. The
+        # block only runs when encoder states are given (see `ArlowModel.forward`).
         if config.cross_attention:
             self.cross_attn = ArlowCrossAttention(config=config, layer_idx=layer_idx)
             self.cross_attn_layernorm = ArlowRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
@@ -483,8 +485,9 @@ class ArlowModel(ArlowPreTrainedModel):
             inputs_embeds: torch.Tensor = self.embed_tokens(input_ids)
 
         self._check_encoder_inputs(inputs_embeds, encoder_hidden_states, encoder_attention_mask)
+        # CODEPATH: `use_cross_attention=False` switches the cross-attention blocks off at run time (the weights stay);
+        # the encoder states are then ignored. No checkpoint layout depends on it.
         if not self.config.use_cross_attention:
-            # Cross-attention switched off at run time: the encoder states are ignored
             encoder_hidden_states = encoder_attention_mask = None
 
         if use_cache and past_key_values is None:
