@@ -23,6 +23,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 _SOURCES_FILE = Path(__file__).parent / ".arlow-common-test-sources"
 
+# Markers upstream's common tests use that the sdist's pyproject.toml does not declare (upstream's own root conftest,
+# which the sdist lacks, registers them).
+_UPSTREAM_MARKERS = {
+    "accelerate_tests": "tests that need accelerate (multi-device placement)",
+    "is_pipeline_test": "pipeline tests (PipelineTesterMixin)",
+    "is_staging_test": "tests that run against the Hub's staging environment",
+    "slow": "slow tests, run only with RUN_SLOW=1",
+    "torch_compile_test": "tests that exercise torch.compile",
+    "torch_export_test": "tests that exercise torch.export (the project's export stand-in)",
+}
+
+
+def pytest_configure(config):
+    for name, description in _UPSTREAM_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+
 
 def pytest_report_header(config):
     """Says where each common test module that the sdist lacks came from (written by utils/integrated_tree.py)."""

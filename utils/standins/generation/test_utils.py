@@ -31,6 +31,8 @@ Every check runs on every generative class; models are tiny and generations a fe
 import copy
 import inspect
 
+import pytest
+
 from transformers import is_torch_available, set_seed
 from transformers.testing_utils import (
     require_torch,
@@ -194,6 +196,7 @@ class GenerationTesterMixin:
     # Greedy decoding
     # -----------------------------------------------------------------------------------------------------------
 
+    @pytest.mark.generate
     def test_greedy_generate(self):
         """Greedy decoding is deterministic and picks, at each step, the argmax of a full forward pass."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -216,6 +219,7 @@ class GenerationTesterMixin:
                     tokens = torch.cat([tokens, logits[:, -1].argmax(dim=-1, keepdim=True)], dim=-1)
             self.assertEqual(first.tolist(), tokens.tolist(), f"{model_class.__name__}: generate vs step-wise argmax")
 
+    @pytest.mark.generate
     def test_greedy_generate_with_and_without_cache(self):
         """Reusing the key/value cache gives the tokens and scores of recomputing everything at each step."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -230,10 +234,12 @@ class GenerationTesterMixin:
             self.assertEqual(outputs[True].sequences.tolist(), outputs[False].sequences.tolist(), model_class.__name__)
             self._assert_same_scores(outputs[True].scores, outputs[False].scores, f"{model_class.__name__} cache")
 
+    @pytest.mark.generate
     def test_greedy_generate_dict_outputs(self):
         """`return_dict_in_generate` without a cache: scores, logits, attentions, hidden states have their shapes."""
         self._check_greedy_dict_outputs(use_cache=False)
 
+    @pytest.mark.generate
     def test_greedy_generate_dict_outputs_use_cache(self):
         """`return_dict_in_generate` with a cache: attentions shrink to one query per step and the cache is kept."""
         self._check_greedy_dict_outputs(use_cache=True)
@@ -265,6 +271,7 @@ class GenerationTesterMixin:
     # Padding, caches, embeddings
     # -----------------------------------------------------------------------------------------------------------
 
+    @pytest.mark.generate
     def test_left_padding_compatibility(self):
         """A left-padded batch continues each row exactly as that row generated alone, without padding."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -299,6 +306,7 @@ class GenerationTesterMixin:
                     f"{model_class.__name__}: row {row} of the left-padded batch",
                 )
 
+    @pytest.mark.generate
     def test_generate_with_static_cache(self):
         """A static cache gives the tokens and scores of the default dynamic cache."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -321,6 +329,7 @@ class GenerationTesterMixin:
             self.assertEqual(dynamic.sequences.tolist(), static.sequences.tolist(), model_class.__name__)
             self._assert_same_scores(static.scores, dynamic.scores, f"{model_class.__name__} static cache")
 
+    @pytest.mark.generate
     def test_generate_from_inputs_embeds(self):
         """Generating from `inputs_embeds` continues the prompt exactly as generating from its `input_ids`."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -342,6 +351,7 @@ class GenerationTesterMixin:
     # Sampling, beam search, assisted decoding
     # -----------------------------------------------------------------------------------------------------------
 
+    @pytest.mark.generate
     def test_sample_generate(self):
         """Sampling with a fixed seed is reproducible, and sampling among the top-1 token is greedy decoding."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -363,6 +373,7 @@ class GenerationTesterMixin:
             top_one = self._generate(model, inputs, do_sample=True, top_k=1)
             self.assertEqual(top_one.tolist(), greedy.tolist(), f"{model_class.__name__}: top-1 sampling vs greedy")
 
+    @pytest.mark.generate
     def test_beam_search_generate(self):
         """Beam search returns its best hypotheses first, each scored by the log-probability of its new tokens."""
         classes, config, inputs = self._generative_classes_and_inputs()
@@ -416,6 +427,7 @@ class GenerationTesterMixin:
             recomputed = log_probs.gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1).sum(dim=-1)
             torch.testing.assert_close(output.sequences_scores, recomputed, rtol=1e-4, atol=1e-4)
 
+    @pytest.mark.generate
     def test_assisted_decoding_matches_greedy_search(self):
         """Assisted decoding with the model as its own assistant gives greedy decoding's tokens and scores."""
         classes, config, inputs = self._generative_classes_and_inputs(batch_size=1)
@@ -435,6 +447,7 @@ class GenerationTesterMixin:
     # Cross-attention inputs
     # -----------------------------------------------------------------------------------------------------------
 
+    @pytest.mark.generate
     def test_generate_with_cross_attention_inputs(self):
         """
         `encoder_hidden_states` given to `generate` reach every step: they change the scores, positions hidden by
