@@ -47,11 +47,20 @@ MODELS_INIT = "src/transformers/models/__init__.py"
 
 
 def mapping_pairs(tree: ast.Module, mapping: str) -> list[tuple[str, list[str]]] | None:
-    """`(key, [class names])` of `MAPPING = OrderedDict([...])` in order, or None when the file has no such mapping."""
+    """
+    `(key, [class names])` of `MAPPING = OrderedDict([...])` (or a plain dict) in order, or None when the file has no
+    such mapping.
+    """
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == mapping for t in node.targets)):
             continue
         call = node.value
+        if isinstance(call, ast.Dict):  # a plain `{key: "ClassName"}` registry
+            return [
+                (key.value, [value.value])
+                for key, value in zip(call.keys, call.values)
+                if isinstance(key, ast.Constant) and isinstance(value, ast.Constant)
+            ]
         if not (isinstance(call, ast.Call) and call.args and isinstance(call.args[0], (ast.List, ast.Tuple))):
             return None
         pairs = []
@@ -95,7 +104,7 @@ def exported_kinds(model_dir: Path) -> dict[str, str]:
 
 
 def expected_kind(mapping: str) -> str:
-    if mapping == "CONFIG_MAPPING_NAMES":
+    if mapping in ("CONFIG_MAPPING_NAMES", "HARDCODED_CONFIG_FOR_MODELS"):
         return "config"
     if mapping == "TOKENIZER_MAPPING_NAMES":
         return "tokenizer"
@@ -116,7 +125,14 @@ def entry_problems(tree_root: Path, entry, kinds: dict[str, str], model_dir: Pat
     pairs = mapping_pairs(tree, entry.mapping)
     if pairs is None:
         return [f"{where}: no `{entry.mapping} = OrderedDict([...])` mapping"]
-    problems = order_problems(where, entry.mapping, [key for key, _ in pairs], entry.key)
+    keys = [key for key, _ in pairs]
+    if entry.keep_sorted:
+        problems = order_problems(where, entry.mapping, keys, entry.key)
+    else:
+        count = keys.count(entry.key)
+        problems = (
+            [] if count == 1 else [f"{where}: {entry.mapping} has {count} entries for {entry.key!r}, expected one"]
+        )
     for key, names in pairs:
         if key != entry.key:
             continue

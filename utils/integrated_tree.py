@@ -101,6 +101,8 @@ class RegistryEntry:
     mapping: str
     key: str
     line: str
+    # Sorted registries get the entry at its alphabetical place; unsorted ones (plain dicts) at their end.
+    keep_sorted: bool = True
 
     @property
     def name(self) -> str:
@@ -149,6 +151,14 @@ REGISTRY_ENTRIES = [
         _pair("arlowgpt", '"ArlowTokenizer" if is_tokenizers_available() else None'),
     ),
     RegistryEntry("src/transformers/models/__init__.py", "TYPE_CHECKING", "arlow", "    from .arlow import *"),
+    # The model folder (`arlow`) is not a model type (`arlowgpt`): `auto_docstring` needs the folder's config by hand.
+    RegistryEntry(
+        "src/transformers/utils/auto_docstring.py",
+        "HARDCODED_CONFIG_FOR_MODELS",
+        "arlow",
+        '    "arlow": "ArlowConfig",',
+        keep_sorted=False,
+    ),
 ]
 
 
@@ -241,6 +251,8 @@ def _entry_key(line: str) -> str | None:
     stripped = line.strip()
     if stripped.startswith('("'):
         return stripped[2:].split('"', 1)[0]
+    if stripped.startswith('"') and '": ' in stripped:
+        return stripped[1:].split('"', 1)[0]
     if stripped.startswith("from .") and stripped.endswith(" import *"):
         return stripped[len("from .") : -len(" import *")]
     return None
@@ -253,7 +265,7 @@ def _block_bounds(lines: list[str], entry: RegistryEntry) -> tuple[int, int]:
     if len(starts) != 1:
         raise IntegratedTreeError(f"Cannot find the unique `{header.strip()}` block for {entry.name}.")
     start = starts[0] + 1
-    closing = "else:" if entry.mapping == "TYPE_CHECKING" else "    ]"
+    closing = {"TYPE_CHECKING": "else:", "HARDCODED_CONFIG_FOR_MODELS": "}"}.get(entry.mapping, "    ]")
     end = next((i for i in range(start, len(lines)) if lines[i] == closing), None)
     if end is None:
         raise IntegratedTreeError(f"The `{header.strip()}` block for {entry.name} has no closing `{closing.strip()}`.")
@@ -269,7 +281,8 @@ def insert_entry(text: str, entry: RegistryEntry) -> str:
         if key == entry.key:
             lines[i] = entry.line
             return "\n".join(lines)
-    position = next((i for i, key in keyed if key > entry.key), keyed[-1][0] + 1)
+    following = (i for i, key in keyed if key > entry.key) if entry.keep_sorted else iter(())
+    position = next(following, keyed[-1][0] + 1)
     lines.insert(position, entry.line)
     return "\n".join(lines)
 

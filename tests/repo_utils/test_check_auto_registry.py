@@ -14,6 +14,7 @@
 """Tests of `utils/check_auto_registry.py`: the Auto registry entries of the integrated tree."""
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,12 @@ from conftest import REPO_ROOT, run_check
 
 
 TREE = REPO_ROOT / "build" / "integrated"
-REGISTRY_FILES = [
-    "src/transformers/models/auto/auto_mappings.py",
-    "src/transformers/models/auto/modeling_auto.py",
-    "src/transformers/models/auto/tokenization_auto.py",
-    "src/transformers/models/__init__.py",
-]
+sys.path.insert(0, str(REPO_ROOT / "utils"))
+from integrated_tree import REGISTRY_ENTRIES  # noqa: E402
+
+
+REGISTRY_FILES = sorted({entry.file for entry in REGISTRY_ENTRIES})
+MODELING_AUTO = "src/transformers/models/auto/modeling_auto.py"
 MODEL_DIR = REPO_ROOT / "src" / "transformers" / "models" / "arlow"
 CAUSAL_LM_LINE = '        ("arlowgpt", "ArlowForCausalLM"),\n'
 
@@ -54,7 +55,7 @@ def test_integrated_registry_passes(registry_tree):
 
 
 def test_missing_entry_is_reported_and_fixed(registry_tree):
-    modeling_auto = registry_tree / REGISTRY_FILES[1]
+    modeling_auto = registry_tree / MODELING_AUTO
     modeling_auto.write_text(modeling_auto.read_text(encoding="utf-8").replace(CAUSAL_LM_LINE, ""), encoding="utf-8")
     result = check(registry_tree)
     assert result.returncode == 1
@@ -65,7 +66,7 @@ def test_missing_entry_is_reported_and_fixed(registry_tree):
 
 
 def test_entry_out_of_order_is_reported(registry_tree):
-    modeling_auto = registry_tree / REGISTRY_FILES[1]
+    modeling_auto = registry_tree / MODELING_AUTO
     text = modeling_auto.read_text(encoding="utf-8").replace(CAUSAL_LM_LINE, "")
     marker = "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES = OrderedDict(\n    [\n"
     text = text.replace(marker, marker + '        ("zzz", "ZzzForCausalLM"),\n' + CAUSAL_LM_LINE)
@@ -76,7 +77,7 @@ def test_entry_out_of_order_is_reported(registry_tree):
 
 
 def test_entry_naming_a_class_that_does_not_exist_or_has_the_wrong_kind(registry_tree):
-    modeling_auto = registry_tree / REGISTRY_FILES[1]
+    modeling_auto = registry_tree / MODELING_AUTO
     text = modeling_auto.read_text(encoding="utf-8")
     text = text.replace(CAUSAL_LM_LINE, '        ("arlowgpt", "ArlowForCausalLMX"),\n')
     text = text.replace('("arlowgpt", "ArlowModel")', '("arlowgpt", "ArlowConfig")')
