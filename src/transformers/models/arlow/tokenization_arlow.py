@@ -286,17 +286,23 @@ class ArlowTokenizer(TokenizersBackend):
         return super()._from_pretrained(resolved_vocab_files, pretrained_model_name_or_path, *init_inputs, **kwargs)
 
     @classmethod
-    def convert_to_native_format(cls, trust_remote_code=False, **kwargs):
+    def convert_to_native_format(cls, **kwargs):
         """
         Turns the files `from_pretrained` found into the arguments of `__init__`. A byte-level `tokenizer.json` gives
         its vocabulary and merges, which `__init__` rebuilds the pipeline from (so that options such as
         `add_prefix_space` apply); another `tokenizer.json` (such as one converted from SentencePiece) is loaded as
         saved; without a `tokenizer.json`, a SentencePiece `tokenizer.model` is converted.
+
+        Args:
+            kwargs (`dict[str, Any]`, *optional*):
+                The resolved files (`tokenizer_file`, `vocab_file`, ...) and the other `__init__` arguments, passed on
+                to [`~TokenizersBackend.convert_to_native_format`] for everything but a non-byte-level
+                `tokenizer.json`.
         """
         tokenizer_file = kwargs.get("tokenizer_file")
         if tokenizer_file is not None and not _is_byte_level(cls._read_tokenizer_file(tokenizer_file)):
             return kwargs
-        return super().convert_to_native_format(trust_remote_code=trust_remote_code, **kwargs)
+        return super().convert_to_native_format(**kwargs)
 
     @classmethod
     def convert_from_spm_model(cls, vocab_file: str, **kwargs) -> dict:
@@ -305,6 +311,12 @@ class ArlowTokenizer(TokenizersBackend):
         does: the same pieces and ids, the text normalized by the model's rules, spaces written `"▁"`, a dummy prefix
         when the model adds one, and characters outside the vocabulary written as byte pieces (`<0x..>`) when the model
         was trained with byte fallback. Control and unknown pieces are the special tokens.
+
+        Args:
+            vocab_file (`str`):
+                Path to the SentencePiece `tokenizer.model` file (a BPE model).
+            kwargs (`dict[str, Any]`, *optional*):
+                The other `__init__` arguments, returned with the converted backend added.
         """
         model_proto = cls._read_sentencepiece_model(vocab_file)
         trainer_spec, normalizer_spec = model_proto.trainer_spec, model_proto.normalizer_spec
