@@ -17,6 +17,7 @@ Where the integrated tree takes the common test modules the sdist lacks from: an
 `overlay_sources()` / `describe_common_test_sources()` run here: no tree is built.
 """
 
+import dataclasses
 import importlib.util
 import json
 import shutil
@@ -24,6 +25,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from transformers import PreTrainedConfig
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +136,19 @@ def test_the_root_conftest_prints_one_header_line_per_module(tmp_path, fake_chec
 def test_the_root_conftest_warns_when_the_record_is_missing(tmp_path, capsys):
     assert _load_root_conftest(tmp_path).pytest_report_header(config=None) == []
     assert "rebuild the integrated tree" in capsys.readouterr().err
+
+
+def test_the_config_kwargs_stand_in_covers_every_field_with_a_non_default_value():
+    path = STANDINS_DIR / "utils" / "test_configuration_utils.py"
+    spec = importlib.util.spec_from_file_location("config_kwargs_stand_in_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    kwargs = module.config_common_kwargs
+    assert {field.name for field in dataclasses.fields(PreTrainedConfig) if field.init} <= set(kwargs)
+    defaults = PreTrainedConfig()
+    built = PreTrainedConfig(**kwargs)
+    for name, value in kwargs.items():
+        stored = getattr(built, name)
+        assert stored != getattr(defaults, name), f"`{name}` keeps its default value"
+        # The constructor turns a dtype's name into the dtype.
+        assert stored == (getattr(torch, value) if name == "dtype" else value), name

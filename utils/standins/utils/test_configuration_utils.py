@@ -79,14 +79,14 @@ def _non_default_value(name: str, annotation, default, chosen: dict):
 
 def _common_config_kwargs() -> dict:
     # The module annotates `dtype` with `torch.dtype` behind `TYPE_CHECKING`, so resolve it with torch in scope.
-    names = {"torch": torch} if is_torch_available() else {}
-    annotations = typing.get_type_hints(PreTrainedConfig, localns=names) if names else {}
+    # Without torch, `torch.dtype` reads as `str` (the config then keeps the dtype's name, which is all it can do).
+    names = {"torch": torch if is_torch_available() else types.SimpleNamespace(dtype=str)}
+    annotations = typing.get_type_hints(PreTrainedConfig, localns=names)
     kwargs = {}
     for field in dataclasses.fields(PreTrainedConfig):
         if not field.init:
             continue
-        annotation = annotations.get(field.name, field.type)
-        kwargs[field.name] = _non_default_value(field.name, annotation, field.default, kwargs)
+        kwargs[field.name] = _non_default_value(field.name, annotations[field.name], field.default, kwargs)
     for name in CONSTRUCTOR_PROPERTIES:
         if not isinstance(getattr(PreTrainedConfig, name, None), property):
             raise TypeError(f"`PreTrainedConfig.{name}` is no longer a property; update CONSTRUCTOR_PROPERTIES.")
