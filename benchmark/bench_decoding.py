@@ -19,6 +19,7 @@ import torch
 from bench_settings import BenchSettings
 from decoding import decoding_cases, make_generate_call, per_token_seconds, summarize_per_token
 from model_pairs import build_pair, random_token_ids
+from op_counts import operator_count_difference
 from timing import interleaved_times
 
 
@@ -43,12 +44,14 @@ def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
             warmup = 2 if cache == "static_compiled" else 1
             times = interleaved_times(cases, warmup, settings.decode_reps, settings.device)
             outputs = {name: cases[f"{name}/{settings.new_tokens}"]() for name in MODELS}
+            full_calls = [cases[f"{name}/{settings.new_tokens}"] for name in MODELS]
             row = {
                 "size": size,
                 "cache": cache,
                 "prompt_len": settings.prompt_len,
                 "new_tokens": settings.new_tokens,
                 "same_greedy_tokens": bool(torch.equal(outputs["llama"], outputs["arlow"])),
+                "operator_count_difference_llama_arlow": operator_count_difference(*full_calls),
             }
             if cache == "static_compiled":
                 row["compile_backend"] = settings.compile_backend

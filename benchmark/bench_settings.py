@@ -70,7 +70,7 @@ class BenchSettings:
     quick: bool = False
     # training and memory: every size at every sequence length, `tokens_per_step` tokens per step
     sizes: tuple[str, ...] = ("small", "medium")
-    seq_lens: tuple[int, ...] = (128, 256, 512, 1024, 2048)
+    seq_lens: tuple[int, ...] = (128, 512, 2048)
     tokens_per_step: int = 2048
     memory_sizes: tuple[str, ...] = ("small", "medium")
     warmup: int = 1

@@ -15,6 +15,7 @@
 
 from bench_settings import BenchSettings
 from model_pairs import build_pair, max_logit_difference, parameter_count, random_token_ids
+from op_counts import operator_count_difference
 from timing import interleaved_times, paired_ratio, summarize
 from training_step import make_optimizer, make_training_step
 
@@ -33,6 +34,11 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
         same_function_difference = max_logit_difference(models["llama"], models["arlow"], settings)
         optimizers = {name: make_optimizer(models[name], settings.device) for name in MODELS}
         parameters = parameter_count(models["llama"])
+        # one step of each at the shortest sequence, profiled: empty when both dispatch the same operators
+        input_ids = random_token_ids(models["llama"].config.vocab_size, 1, settings.seq_lens[0], settings.device)
+        operator_difference = operator_count_difference(
+            *(make_training_step(models[name], optimizers[name], input_ids) for name in MODELS)
+        )
         for seq_len in settings.seq_lens:
             batch = settings.tokens_per_step // seq_len
             input_ids = random_token_ids(models["llama"].config.vocab_size, batch, seq_len, settings.device)
@@ -45,6 +51,7 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
                 "batch": batch,
                 "tokens_per_step": batch * seq_len,
                 "max_logit_difference_at_start": same_function_difference,
+                "operator_count_difference_llama_arlow": operator_difference,
             }
             for name in MODELS:
                 row[name] = summarize(times[name])

@@ -67,7 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument(
-        "--sizes", nargs="+", choices=sorted(MODEL_SIZES), help="Model sizes of the training benchmark."
+        "--sizes",
+        nargs="+",
+        choices=sorted(MODEL_SIZES),
+        help="Model sizes of the training, memory and decoding benchmarks.",
     )
     parser.add_argument("--seq-lens", nargs="+", type=int, help="Sequence lengths of the training benchmarks.")
     parser.add_argument("--tokens-per-step", type=int, help="Tokens in a training batch (batch = this / seq len).")
@@ -80,7 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def settings_from_args(args: argparse.Namespace) -> BenchSettings:
     overrides = {"sections": tuple(args.sections)}
     if args.sizes:
-        overrides["sizes"] = tuple(args.sizes)
+        for name in ("sizes", "memory_sizes", "decode_sizes", "compile_sizes"):
+            overrides[name] = tuple(args.sizes)
     if args.seq_lens:
         overrides["seq_lens"] = tuple(args.seq_lens)
     if args.tokens_per_step:

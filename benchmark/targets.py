@@ -62,19 +62,26 @@ def _memory_targets(rows: list[dict]) -> list[dict]:
         }
     ]
     longest = max(row["seq_len"] for row in rows)
+    # Checkpointing can only shrink what a step allocates, not the weights and AdamW state held between steps, so the
+    # cut is judged both on the whole peak (the strict reading) and on the part of the peak the step adds.
+    scopes = (
+        ("checkpointing_reduction", "whole peak"),
+        ("checkpointing_reduction_above_held", "peak above held state"),
+    )
     for row in rows:
         if row["seq_len"] == longest:
-            reduction = row["arlow"]["checkpointing_reduction"]
-            targets.append(
-                {
-                    "target": (
-                        f"gradient checkpointing cuts Arlow's peak by >= {MIN_CHECKPOINTING_REDUCTION:.0%} "
-                        f"({row['size']}, seq {longest})"
-                    ),
-                    "value": reduction,
-                    "passed": reduction >= MIN_CHECKPOINTING_REDUCTION,
-                }
-            )
+            for key, scope in scopes:
+                reduction = row["arlow"][key]
+                targets.append(
+                    {
+                        "target": (
+                            f"gradient checkpointing cuts Arlow's {scope} by >= {MIN_CHECKPOINTING_REDUCTION:.0%} "
+                            f"({row['size']}, seq {longest})"
+                        ),
+                        "value": reduction,
+                        "passed": reduction >= MIN_CHECKPOINTING_REDUCTION,
+                    }
+                )
     return targets
 
 

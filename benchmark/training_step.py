@@ -38,7 +38,8 @@ def make_training_step(model, optimizer, input_ids: torch.Tensor, **model_kwargs
 
 
 def set_gradient_checkpointing(model, enabled: bool) -> None:
+    """Checkpoints every decoder layer (5.23's `activation_checkpointing_*`, formerly `gradient_checkpointing_*`)."""
     if enabled:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     else:
-        model.gradient_checkpointing_disable()
+        model.activation_checkpointing_disable()
