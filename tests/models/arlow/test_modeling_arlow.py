@@ -986,6 +986,19 @@ class ArlowModelingTest(unittest.TestCase):
         with self.assertRaisesRegex(ImportError, "FlashAttention2"):
             ArlowForCausalLM._from_config(_tiny_config(), attn_implementation="flash_attention_2")
 
+    def test_flash_attention_refuses_a_padded_encoder_mask(self):
+        # The flash integration would unpad the decoder queries with the encoder mask; Arlow refuses it up front. The
+        # check runs before any kernel, so pretending the backend is set is enough to exercise it without flash-attn.
+        model = _tiny_model()
+        model.config._attn_implementation = "flash_attention_2"
+        encoder_hidden_states, encoder_attention_mask = _encoder_inputs()
+        with self.assertRaisesRegex(ValueError, "padded `encoder_attention_mask`"):
+            model(
+                _input_ids(),
+                encoder_hidden_states=encoder_hidden_states,
+                encoder_attention_mask=encoder_attention_mask,
+            )
+
     def test_save_load_keeps_tied_embeddings(self):
         for tie_word_embeddings in (True, False):
             model = _tiny_model(tie_word_embeddings=tie_word_embeddings)

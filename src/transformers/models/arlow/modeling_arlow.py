@@ -34,7 +34,7 @@ from ...modeling_rope_utils import ROPE_INIT_FUNCTIONS, dynamic_rope_update
 from ...modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel, slice_logits_to_keep
 from ...processing_utils import Unpack
 from ...utils import TransformersKwargs, auto_docstring, can_return_tuple, logging
-from ...utils.generic import merge_with_config_defaults
+from ...utils.generic import is_flash_attention_requested, merge_with_config_defaults
 from ...utils.output_capturing import OutputRecorder, capture_outputs
 from .configuration_arlow import ArlowConfig
 
@@ -461,6 +461,19 @@ class ArlowModel(ArlowPreTrainedModel):
             raise ValueError(
                 f"`encoder_hidden_states` have batch size {encoder_hidden_states.shape[0]}, but the decoder inputs have "
                 f"batch size {inputs_embeds.shape[0]}."
+            )
+        # The flash-attention integration unpads the queries with the (encoder) key mask, which is only right when the
+        # query is a single token: refuse the case where it would silently attend to the wrong positions
+        if (
+            is_flash_attention_requested(self.config)
+            and encoder_attention_mask is not None
+            and inputs_embeds.shape[1] > 1
+            and not encoder_attention_mask.bool().all()
+        ):
+            raise ValueError(
+                "A padded `encoder_attention_mask` with more than one decoder token is not supported by "
+                f"`attn_implementation={self.config._attn_implementation!r}` in cross-attention. Use 'sdpa' or 'eager', "
+                "or encoder states without padding."
             )
 
     @merge_with_config_defaults
