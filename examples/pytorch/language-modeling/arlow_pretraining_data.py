@@ -90,7 +90,12 @@ class DocumentSource:
 
     def first_documents(self, count: int) -> list[str]:
         """The first `count` non-empty documents of the stream (fewer if the stream is shorter)."""
-        return list(itertools.islice((text for text in self if text), count))
+        return list(itertools.islice(filter(has_text, self), count))
+
+
+def has_text(text: str | None) -> bool:
+    """Empty and whitespace-only documents are skipped everywhere."""
+    return bool(text) and not text.isspace()
 
 
 def _keep_every_nth(documents: Iterable[str], index: int, num_shards: int) -> Iterator[str]:
@@ -100,7 +105,7 @@ def _keep_every_nth(documents: Iterable[str], index: int, num_shards: int) -> It
 def _split_filter(documents: Iterable[str], split: str, validation_split_percentage: int) -> Iterator[str]:
     keep_held_out = split == "validation"
     for text in documents:
-        if text and is_held_out(text, validation_split_percentage) == keep_held_out:
+        if has_text(text) and is_held_out(text, validation_split_percentage) == keep_held_out:
             yield text
 
 
@@ -133,7 +138,7 @@ def _hub_or_file_documents(
                     f"{description} has no column {text_column_name!r} (columns: {sorted(batch)}); "
                     "pass --text_column_name"
                 )
-            yield from (text for text in batch[text_column_name] if text)
+            yield from filter(has_text, batch[text_column_name])
 
     def iter_shard(index: int, num_shards: int) -> Iterator[str]:
         if split is not None:

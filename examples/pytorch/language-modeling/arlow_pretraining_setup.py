@@ -219,6 +219,16 @@ def check_training_length(max_steps: int):
         raise ValueError("The data is streamed and has no length: set the length of training with --max_steps N")
 
 
+def check_distributed_launch(world_size: int):
+    """A multi-process launch that did not set up distributed training would train independent copies: refuse it."""
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and world_size == 1:
+        raise ValueError(
+            f"Launched as {launched} processes, but training is not distributed (no GPU was found): "
+            "on CPU pass --use_cpu to train with DDP over gloo"
+        )
+
+
 def check_not_empty(documents: DocumentSource):
     if not documents.first_documents(1):
         raise ValueError(f"The training data ({documents.description}) holds no text")

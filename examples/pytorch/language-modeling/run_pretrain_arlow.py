@@ -45,6 +45,7 @@ from arlow_pretraining_setup import (
     announce_unused_parameters,
     build_config,
     build_model,
+    check_distributed_launch,
     check_not_empty,
     check_training_length,
     load_or_train_tokenizer,
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         raise ValueError("Nothing to do: pass --do_train and/or --do_eval")
     if training_args.do_train:
         check_training_length(training_args.max_steps)
+    check_distributed_launch(training_args.world_size)
     checkpoint = resolve_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
     attn_implementation = resolve_attn_implementation(model_args.attn_implementation)
     config = build_config(model_args)
@@ -220,7 +222,9 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
     )
 
     if training_args.do_eval and training_args.do_train and checkpoint is None:
-        report_evaluation(trainer.evaluate(metric_key_prefix="eval"), "eval", "before training")
+        metrics = trainer.evaluate(metric_key_prefix="eval")
+        report_evaluation(metrics, "eval", "before training")
+        trainer.save_metrics("eval_before_training", metrics)
 
     if training_args.do_train:
         with interrupt:

@@ -46,6 +46,7 @@ from arlow_pretraining_setup import (
     announce_unused_parameters,
     build_config,
     build_model,
+    check_distributed_launch,
     check_not_empty,
     check_training_length,
     load_or_train_tokenizer,
@@ -140,11 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     if find_unused is None:
         find_unused = bool(config.cross_attention)
     accelerator = Accelerator(
+        cpu=args.use_cpu,
         mixed_precision=mixed_precision,
         log_with=args.report_to or None,
         project_dir=args.output_dir,
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
     )
+    check_distributed_launch(accelerator.num_processes)
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S", level=logging.INFO
     )
@@ -231,9 +234,18 @@ def main(argv: list[str] | None = None) -> int:
             "arlow_pretraining", {"model_preset": model_args.model_preset, "block_size": block_size}
         )
 
+    # What was logged, also written to `log_history.json` (the counterpart of the Trainer's `log_history`).
+    log_history = []
     if checkpoint is None:
         eval_loss, perplexity = evaluate(model, eval_dataloader, accelerator)
+        log_history.append({"step": completed_steps, "eval_loss": eval_loss})
         accelerator.print(f"[arlow] eval loss before training: {eval_loss:.4f} (perplexity {perplexity:.2f})")
+        if accelerator.is_main_process:
+            os.makedirs(args.output_dir, exist_ok=True)
+            with open(
+                os.path.join(args.output_dir, "eval_before_training_results.json"), "w", encoding="utf-8"
+            ) as file:
+                json.dump({"eval_loss": eval_loss, "perplexity": perplexity}, file, indent=2)
 
     gradient_accumulation_steps = args.gradient_accumulation_steps
     progress = tqdm(
@@ -269,13 +281,15 @@ def main(argv: list[str] | None = None) -> int:
                 mean_loss = accelerator.reduce(step_loss, reduction="mean").item()
                 first_loss = mean_loss if first_loss is None else first_loss
                 last_loss = mean_loss
-                accelerator.print(f"[arlow] step {completed_steps} loss {mean_loss:.4f}")
+                log_history.append({"step": completed_steps, "loss": mean_loss})
+                accelerator.print(f"[arlow] step {completed_steps} loss {mean_loss}")
                 if args.report_to:
                     accelerator.log(
                         {"train_loss": mean_loss, "lr": lr_scheduler.get_last_lr()[0]}, step=completed_steps
                     )
             if args.eval_steps and completed_steps % int(args.eval_steps) == 0:
                 eval_loss, perplexity = evaluate(model, eval_dataloader, accelerator)
+                log_history.append({"step": completed_steps, "eval_loss": eval_loss})
                 accelerator.print(
                     f"[arlow] step {completed_steps} eval loss {eval_loss:.4f} (perplexity {perplexity:.2f})"
                 )
@@ -308,10 +322,13 @@ def main(argv: list[str] | None = None) -> int:
     if first_loss is not None:
         accelerator.print(f"[arlow] training loss: first logged {first_loss:.4f}, last {last_loss:.4f}")
     eval_loss, perplexity = evaluate(model, eval_dataloader, accelerator)
+    log_history.append({"step": completed_steps, "eval_loss": eval_loss})
     accelerator.print(f"[arlow] eval loss after training: {eval_loss:.4f} (perplexity {perplexity:.2f})")
     if accelerator.is_main_process:
         with open(os.path.join(args.output_dir, "eval_results.json"), "w", encoding="utf-8") as file:
             json.dump({"eval_loss": eval_loss, "perplexity": perplexity, "step": completed_steps}, file, indent=2)
+        with open(os.path.join(args.output_dir, "log_history.json"), "w", encoding="utf-8") as file:
+            json.dump(log_history, file, indent=2)
     accelerator.end_training()
     return 0
 
