@@ -44,10 +44,18 @@ logger = logging.get_logger(__name__)
 
 @use_kernel_forward_from_hub("RMSNorm")
 class ArlowRMSNorm(nn.Module):
+    """
+    Root-mean-square layer normalization with a learned scale and no bias (the T5/Llama normalization), computed in
+    float32.
+
+    Args:
+        hidden_size (`int`):
+            The size of the last dimension, which is normalized.
+        eps (`float`, *optional*, defaults to 1e-06):
+            The epsilon added to the mean square for numerical stability.
+    """
+
     def __init__(self, hidden_size, eps: float = 1e-6) -> None:
-        """
-        Root-mean-square layer normalization with a learned scale and no bias (the T5/Llama normalization).
-        """
         super().__init__()
         self.weight = nn.Parameter(torch.ones(hidden_size))
         self.variance_epsilon = eps
@@ -67,6 +75,10 @@ class ArlowRotaryEmbedding(nn.Module):
     """
     Computes the rotary position embedding (RoPE) tables `cos` and `sin` for given positions. The RoPE variant
     ("default", "linear", "dynamic", "yarn", "longrope", "llama3") is read from `config.rope_parameters`.
+
+    Args:
+        config ([`ArlowConfig`]):
+            The model configuration: `rope_parameters`, `head_dim` and `max_position_embeddings` are used.
     """
 
     def __init__(self, config: ArlowConfig):
@@ -636,12 +648,15 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         )
 
 
+@auto_docstring
 class ArlowForSequenceClassification(GenericForSequenceClassification, ArlowPreTrainedModel): ...
 
 
+@auto_docstring
 class ArlowForQuestionAnswering(GenericForQuestionAnswering, ArlowPreTrainedModel): ...
 
 
+@auto_docstring
 class ArlowForTokenClassification(GenericForTokenClassification, ArlowPreTrainedModel): ...
 
 
