@@ -38,7 +38,7 @@ import run_pretrain_arlow  # noqa: E402
 import run_pretrain_arlow_no_trainer  # noqa: E402
 from arlow_pretraining_data import embedded_documents  # noqa: E402
 
-from transformers import ArlowTokenizer, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+from transformers import ArlowConfig, ArlowTokenizer, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 
 SCRIPTS = {"trainer": "run_pretrain_arlow.py", "no_trainer": "run_pretrain_arlow_no_trainer.py"}
@@ -277,3 +277,27 @@ def test_empty_dataset_is_rejected(content, tmp_path, tiny_tokenizer):
     args = script_args(tmp_path / "out", tiny_tokenizer, train_file=str(corpus)) + ["--do_train"]
     with pytest.raises(ValueError, match="holds no text"):
         run_pretrain_arlow.main(args)
+
+
+def test_presets_and_overrides():
+    build_config = arlow_pretraining_setup.build_config
+    model_arguments = arlow_pretraining_setup.ModelArguments
+    seed = build_config(model_arguments(model_preset="arlow-2.3b"))
+    assert seed.to_dict() == ArlowConfig().to_dict()
+    assert (seed.vocab_size, seed.hidden_size, seed.num_hidden_layers, seed.cross_attention) == (
+        131072,
+        2304,
+        28,
+        True,
+    )
+    demo = build_config(model_arguments(model_preset="arlow-demo"))
+    assert demo.cross_attention is False
+    overridden = build_config(
+        model_arguments(
+            model_preset="arlow-demo", config_overrides="num_hidden_layers=2,rms_norm_eps=1e-5,cross_attention=true"
+        )
+    )
+    assert (overridden.num_hidden_layers, overridden.rms_norm_eps, overridden.cross_attention) == (2, 1e-5, True)
+    assert overridden.hidden_size == demo.hidden_size
+    with pytest.raises(ValueError, match="num_hidden_layers='two' is not a int"):
+        build_config(model_arguments(config_overrides="num_hidden_layers=two"))

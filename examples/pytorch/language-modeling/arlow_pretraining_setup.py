@@ -311,6 +311,21 @@ class GracefulInterrupt:
             signal.signal(signum, handler)
         return False
 
+    def requested_on_any_rank(self, device) -> bool:
+        """
+        Whether any process caught a signal. Processes may catch it at different steps, but they must all stop after
+        the same one (a DDP step or a checkpoint waits for every rank), so the decision is all-reduced.
+        """
+        import torch
+
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return self.requested
+        flag = torch.tensor([1.0 if self.requested else 0.0], device=device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() > 0 and self.signal_name is None:
+            self.signal_name = "SIGTERM"  # another rank was signalled; stop with it
+        return flag.item() > 0
+
     @property
     def exit_code(self) -> int:
         """The conventional exit status of a process stopped by this signal (128 + its number)."""

@@ -99,7 +99,7 @@ class CheckpointOnInterruptCallback(TrainerCallback):
         self.interrupt = interrupt
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.interrupt.requested:
+        if self.interrupt.requested_on_any_rank(args.device):
             control.should_save = True
             control.should_training_stop = True
 
@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
     )
     check_not_empty(train_documents)
 
+    if not torch.cuda.is_available():
+        training_args.dataloader_pin_memory = False  # pinning needs an accelerator; only a warning without one
     set_seed(training_args.seed)
     # The main process trains (or loads) the tokenizer first and saves it; the others then load that copy.
     with training_args.main_process_first(desc="tokenizer"):

@@ -257,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     first_loss = last_loss = None
     model.train()
     batches = iter(train_dataloader)
+    stop = False
     with interrupt:
-        while completed_steps < args.max_steps and not interrupt.requested:
+        while completed_steps < args.max_steps and not stop:
             step_loss = torch.zeros((), device=accelerator.device)
             for micro_step in range(gradient_accumulation_steps):
                 batch = {key: value.to(accelerator.device) for key, value in next(batches).items()}
@@ -293,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 accelerator.print(
                     f"[arlow] step {completed_steps} eval loss {eval_loss:.4f} (perplexity {perplexity:.2f})"
                 )
-            if interrupt.requested or (args.save_steps and completed_steps % int(args.save_steps) == 0):
+            stop = interrupt.requested_on_any_rank(accelerator.device)
+            if stop or (args.save_steps and completed_steps % int(args.save_steps) == 0):
                 save_checkpoint(
                     accelerator,
                     tokenizer,
@@ -304,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     progress.close()
 
-    if interrupt.requested:
+    if stop:
         accelerator.print(
             f"[arlow] stopped by {interrupt.signal_name} at step {completed_steps}; checkpoint saved in "
             f"{args.output_dir}, continue with --resume_from_checkpoint latest"
