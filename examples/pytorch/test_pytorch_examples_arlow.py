@@ -162,13 +162,19 @@ def tokenizer_for(kind: str, tiny_tokenizer: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def uninterrupted_runs(tmp_path_factory, tiny_tokenizer):
-    """One full run per script, the reference for the path and resume tests."""
-    runs = {}
-    for kind in SCRIPTS:
-        output_dir = tmp_path_factory.mktemp(f"{kind}-full")
-        args = script_args(output_dir, tokenizer_for(kind, tiny_tokenizer))
-        runs[kind] = (output_dir, *run_in_process(kind, args, output_dir))
-    return runs
+    """
+    One full run per script, the reference for the path and resume tests. Each is made on first use, so a test
+    worker that only runs one script's tests makes only that run.
+    """
+
+    class Runs(dict):
+        def __missing__(self, kind):
+            output_dir = tmp_path_factory.mktemp(f"{kind}-full")
+            args = script_args(output_dir, tokenizer_for(kind, tiny_tokenizer))
+            self[kind] = (output_dir, *run_in_process(kind, args, output_dir))
+            return self[kind]
+
+    return Runs()
 
 
 @pytest.mark.parametrize("kind", sorted(SCRIPTS))

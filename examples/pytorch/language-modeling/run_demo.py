@@ -39,6 +39,19 @@ DEFAULT_OUTPUT_DIR = REPO_ROOT / "build" / "demo" / "arlow-demo"
 SAMPLE_PROMPT = "import os\n\n\ndef "
 
 
+def child_environment() -> dict[str, str]:
+    """
+    One intra-op thread unless OMP_NUM_THREADS says otherwise: a model this small gains little from more, and on a
+    machine whose cores are busy with other work, extra threads make each step many times slower.
+    """
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        "PYTHONUNBUFFERED": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+
+
 def training_command(output_dir: Path, max_steps: int) -> list[str]:
     return [
         sys.executable,
@@ -69,8 +82,9 @@ def training_command(output_dir: Path, max_steps: int) -> list[str]:
 
 def run_training(output_dir: Path, max_steps: int) -> dict[str, float]:
     """Runs the Trainer script, echoing its output, and collects the losses it reports."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
-    process = subprocess.Popen(training_command(output_dir, max_steps), stdout=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        training_command(output_dir, max_steps), stdout=subprocess.PIPE, text=True, env=child_environment()
+    )
     results = {}
     patterns = {
         "eval_loss_before": r"\[arlow\] eval loss before training: ([\d.]+)",
@@ -132,7 +146,9 @@ def main() -> int:
     trained = time.perf_counter()
 
     print("Reloading in a fresh process and generating...", flush=True)
-    subprocess.run([sys.executable, __file__, "--generate_from", str(args.output_dir)], check=True)
+    subprocess.run(
+        [sys.executable, __file__, "--generate_from", str(args.output_dir)], check=True, env=child_environment()
+    )
     finished = time.perf_counter()
 
     print("\n===== Arlow demo summary =====")
