@@ -276,6 +276,12 @@ def test_bad_input_fails_before_training(main, extra_args, message, tmp_path, ti
     assert not list(tmp_path.glob("checkpoint-*"))
 
 
+def test_fsdp_on_cpu_is_refused(tmp_path, tiny_tokenizer):
+    args = script_args(tmp_path, tiny_tokenizer, max_steps=2, use_cpu="true", fsdp="full_shard auto_wrap")
+    with pytest.raises(ValueError, match="--fsdp needs GPUs"):
+        run_pretrain_arlow.main(["--do_train", *args])
+
+
 @pytest.mark.parametrize("content", ["", "\n\n\n"], ids=["empty", "blank-lines"])
 def test_empty_dataset_is_rejected(content, tmp_path, tiny_tokenizer):
     corpus = tmp_path / "corpus.txt"

@@ -159,6 +159,9 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
     if training_args.do_train:
         check_training_length(training_args.max_steps)
     check_distributed_launch(training_args.world_size)
+    if training_args.fsdp and training_args.device.type == "cpu":
+        # accelerate shards with FSDP only on accelerators; on CPU it would quietly run plain DDP instead.
+        raise ValueError("--fsdp needs GPUs (or other accelerators): on CPU, accelerate runs DDP instead of FSDP")
     checkpoint = resolve_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
     attn_implementation = resolve_attn_implementation(model_args.attn_implementation)
     config = build_config(model_args)
