@@ -13,23 +13,22 @@
 # limitations under the License.
 """Greedy decoding throughput of Arlow and Llama (same weights): dynamic cache, and static cache under torch.compile."""
 
-import statistics
-
 import torch
 from bench_settings import BenchSettings
 from decoding import decoding_cases, make_generate_call, per_token_seconds, summarize_per_token
 from model_pairs import build_pair, random_token_ids
 from op_counts import operator_count_difference
-from timing import interleaved_times
+from timing import interleaved_times, paired_ratio
 
 
 MODELS = ("llama", "arlow")
+TIMED = (*MODELS, "llama_copy")  # the copy is the A/A control: same model, same weights, timed alike
 
 
 def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
     rows = []
     for size in settings.decode_sizes:
-        models = build_pair(size, settings)
+        models = build_pair(size, settings, with_control=True)
         prompt_ids = random_token_ids(models["llama"].config.vocab_size, 1, settings.prompt_len, settings.device)
         caches = ("dynamic", "static_compiled") if size in settings.compile_sizes else ("dynamic",)
         for cache in caches:
@@ -37,7 +36,7 @@ def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
                 name: lambda n, model=models[name], cache=cache: make_generate_call(
                     model, prompt_ids, n, cache, settings
                 )
-                for name in MODELS
+                for name in TIMED
             }
             cases = decoding_cases(calls, settings.new_tokens)
             # the first calls of a compiled cache trace and compile the decoding step: more warm-up
@@ -56,16 +55,17 @@ def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
             if cache == "static_compiled":
                 row["compile_backend"] = settings.compile_backend
                 # `generate` keeps the compiled forward on the model once it has used it
-                row["compiled"] = {name: hasattr(models[name], "_compiled_call") for name in MODELS}
-            per_token = {name: per_token_seconds(times, name, settings.new_tokens) for name in MODELS}
-            for name in MODELS:
+                row["compiled"] = {name: hasattr(models[name], "_compiled_call") for name in TIMED}
+            per_token = {name: per_token_seconds(times, name, settings.new_tokens) for name in TIMED}
+            for name in TIMED:
                 row[name] = summarize_per_token(per_token[name])
-            row["ratio_arlow_over_llama"] = statistics.median(
-                llama / arlow for llama, arlow in zip(per_token["llama"], per_token["arlow"])
-            )
+            # tokens/s ratio Arlow/Llama = per-token time ratio Llama/Arlow, paired per repetition
+            row["ratio_arlow_over_llama"] = paired_ratio(per_token["llama"], per_token["arlow"])
+            row["ratio_llama_copy_over_llama"] = paired_ratio(per_token["llama"], per_token["llama_copy"])
             log(
                 f"decoding {size} {cache}: llama {row['llama']['tokens_per_s']:.1f} tok/s, arlow "
-                f"{row['arlow']['tokens_per_s']:.1f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f}"
+                f"{row['arlow']['tokens_per_s']:.1f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f} (A/A control "
+                f"{row['ratio_llama_copy_over_llama']:.3f})"
             )
             rows.append(row)
         del models

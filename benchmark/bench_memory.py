@@ -46,6 +46,14 @@ def held_bytes(model, optimizer) -> int:
     return sum(storages.values())
 
 
+def create_optimizer_state(model, optimizer) -> None:
+    """Makes AdamW allocate its state, as after any first step, without running the model (zero gradients)."""
+    for parameter in model.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def cpu_step_peak_bytes(step) -> int:
     """The highest number of bytes allocated at once during `step()`, above what was live when it started."""
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
@@ -77,14 +85,16 @@ def measure_step_memory(model, optimizer, step, device: str) -> dict:
 
 def bench_memory(settings: BenchSettings, log=print) -> list[dict]:
     """
-    For each memory size and sequence length: one untimed step creates AdamW's state, then one measured step without
-    and one with gradient checkpointing, per model. The counts are exact (no repetition needed): the same step
-    allocates the same tensors every time.
+    For each memory size and sequence length, per model, with AdamW's state in place: one measured step without and
+    one with gradient checkpointing. The counts are exact (no repetition needed): the same step allocates the same
+    tensors every time.
     """
     rows = []
     for size in settings.memory_sizes:
         models = build_pair(size, settings)
         optimizers = {name: make_optimizer(models[name], settings.device) for name in MODELS}
+        for name in MODELS:
+            create_optimizer_state(models[name], optimizers[name])
         for seq_len in settings.seq_lens:
             batch = settings.tokens_per_step // seq_len
             input_ids = random_token_ids(models["llama"].config.vocab_size, batch, seq_len, settings.device)
@@ -92,7 +102,6 @@ def bench_memory(settings: BenchSettings, log=print) -> list[dict]:
             for name in MODELS:
                 step = make_training_step(models[name], optimizers[name], input_ids)
                 set_gradient_checkpointing(models[name], False)
-                step()  # AdamW's state exists from here on, as in any step after the first
                 row[name] = {
                     "no_checkpointing": measure_step_memory(models[name], optimizers[name], step, settings.device)
                 }

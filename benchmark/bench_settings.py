@@ -27,6 +27,14 @@ MODEL_SIZES = {
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
     },
+    "mini": {
+        "vocab_size": 4096,
+        "hidden_size": 128,
+        "intermediate_size": 344,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+    },
     "small": {
         "vocab_size": 8192,
         "hidden_size": 256,
@@ -69,21 +77,23 @@ class BenchSettings:
     attn: str = "sdpa"
     quick: bool = False
     # training and memory: every size at every sequence length, `tokens_per_step` tokens per step
-    sizes: tuple[str, ...] = ("small", "medium")
+    # the CPU defaults fit a full run in about a quarter of an hour on two cores
+    sizes: tuple[str, ...] = ("mini", "small")
     seq_lens: tuple[int, ...] = (128, 512, 2048)
     tokens_per_step: int = 2048
-    memory_sizes: tuple[str, ...] = ("small", "medium")
+    # memory is counted exactly (one step per case), so it affords the larger size
+    memory_sizes: tuple[str, ...] = ("mini", "small", "medium")
     warmup: int = 1
-    reps: int = 3
+    reps: int = 9
     # decoding (greedy, batch of one)
-    decode_sizes: tuple[str, ...] = ("small", "medium")
-    compile_sizes: tuple[str, ...] = ("small",)
+    decode_sizes: tuple[str, ...] = ("mini", "small")
+    compile_sizes: tuple[str, ...] = ("mini",)
     prompt_len: int = 32
     new_tokens: int = 64
-    decode_reps: int = 5
+    decode_reps: int = 9
     compile_backend: str = "inductor"
     # cross-attention (Arlow only: on vs off)
-    cross_size: str = "small"
+    cross_size: str = "mini"
     cross_seq_len: int = 256
     encoder_lens: tuple[int, ...] = (64, 256, 1024, 4096)
     # tokenizer

@@ -21,6 +21,7 @@ from training_step import make_optimizer, make_training_step
 
 
 MODELS = ("llama", "arlow")
+TIMED = (*MODELS, "llama_copy")  # the copy is the A/A control: same model, same weights, timed alike
 
 
 def bench_training(settings: BenchSettings, log=print) -> list[dict]:
@@ -30,9 +31,9 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
     """
     rows = []
     for size in settings.sizes:
-        models = build_pair(size, settings)
+        models = build_pair(size, settings, with_control=True)
         same_function_difference = max_logit_difference(models["llama"], models["arlow"], settings)
-        optimizers = {name: make_optimizer(models[name], settings.device) for name in MODELS}
+        optimizers = {name: make_optimizer(models[name], settings.device) for name in TIMED}
         parameters = parameter_count(models["llama"])
         # one step of each at the shortest sequence, profiled: empty when both dispatch the same operators
         input_ids = random_token_ids(models["llama"].config.vocab_size, 1, settings.seq_lens[0], settings.device)
@@ -42,7 +43,7 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
         for seq_len in settings.seq_lens:
             batch = settings.tokens_per_step // seq_len
             input_ids = random_token_ids(models["llama"].config.vocab_size, batch, seq_len, settings.device)
-            cases = {name: make_training_step(models[name], optimizers[name], input_ids) for name in MODELS}
+            cases = {name: make_training_step(models[name], optimizers[name], input_ids) for name in TIMED}
             times = interleaved_times(cases, settings.warmup, settings.reps, settings.device)
             row = {
                 "size": size,
@@ -53,14 +54,16 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
                 "max_logit_difference_at_start": same_function_difference,
                 "operator_count_difference_llama_arlow": operator_difference,
             }
-            for name in MODELS:
+            for name in TIMED:
                 row[name] = summarize(times[name])
                 row[name]["tokens_per_s"] = batch * seq_len / row[name]["median_s"]
             # tokens/s ratio Arlow/Llama = time ratio Llama/Arlow, paired per repetition
             row["ratio_arlow_over_llama"] = paired_ratio(times["llama"], times["arlow"])
+            row["ratio_llama_copy_over_llama"] = paired_ratio(times["llama"], times["llama_copy"])
             log(
                 f"training {size} seq={seq_len} batch={batch}: llama {row['llama']['tokens_per_s']:.0f} tok/s, "
-                f"arlow {row['arlow']['tokens_per_s']:.0f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f}"
+                f"arlow {row['arlow']['tokens_per_s']:.0f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f} (A/A control "
+                f"{row['ratio_llama_copy_over_llama']:.3f})"
             )
             rows.append(row)
         del models, optimizers

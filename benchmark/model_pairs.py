@@ -63,22 +63,28 @@ def build_arlow(size: str, settings: BenchSettings, cross_attention: bool, seed:
     return _instantiate(ArlowForCausalLM, config, settings)
 
 
-def build_pair(size: str, settings: BenchSettings) -> dict:
+def build_pair(size: str, settings: BenchSettings, with_control: bool = False) -> dict:
     """
     Returns `{"llama": ..., "arlow": ...}`: a freshly initialised LlamaForCausalLM and an ArlowForCausalLM without
     cross-attention that holds exactly Llama's weights (the module names match, so the state dict loads strictly).
     Raises if the two do not compute the same logits, since timing two different functions would be meaningless.
+    With `with_control`, also `"llama_copy"`: a second Llama with the same weights, whose timings against Llama's
+    measure the noise of the machine (an A/A comparison).
     """
     llama = build_llama(size, settings)
     arlow = build_arlow(size, settings, cross_attention=False, seed=1)
     arlow.load_state_dict(llama.state_dict(), strict=True)
+    models = {"llama": llama, "arlow": arlow}
+    if with_control:
+        models["llama_copy"] = build_llama(size, settings, seed=2)
+        models["llama_copy"].load_state_dict(llama.state_dict(), strict=True)
     difference = max_logit_difference(llama, arlow, settings)
     if difference > SAME_FUNCTION_TOLERANCE[settings.dtype]:
         raise RuntimeError(
             f"Arlow loaded with Llama's weights ({size}) differs from Llama by {difference:.3g} in the logits; the "
             "benchmark compares the same function and cannot go on."
         )
-    return {"llama": llama, "arlow": arlow}
+    return models
 
 
 @torch.no_grad()

@@ -75,7 +75,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seq-lens", nargs="+", type=int, help="Sequence lengths of the training benchmarks.")
     parser.add_argument("--tokens-per-step", type=int, help="Tokens in a training batch (batch = this / seq len).")
     parser.add_argument("--reps", type=int, help="Timed repetitions of each training case.")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice).")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads. Default on CPU: 1, since on a machine whose cores are busy with other work, threads "
+        "that wait for each other at every operator make timings slow and erratic. On CUDA: torch's choice.",
+    )
     parser.add_argument("--output-dir", type=Path, help="Where to write the results (created if missing).")
     return parser.parse_args(argv)
 
@@ -101,7 +106,7 @@ def add_mfu(results: dict) -> None:
         return
     peak = results["mfu"]["peak_flops_per_s"]
     for row in results["training"]:
-        for name in ("llama", "arlow"):
+        for name in ("llama", "arlow", "llama_copy"):
             row[name]["mfu"] = model_flops_utilisation(row["parameters"], row[name]["tokens_per_s"], peak)
 
 
@@ -129,8 +134,8 @@ def run(settings: BenchSettings, log=print) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     settings = settings_from_args(args)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads or settings.device == "cpu":
+        torch.set_num_threads(args.threads or 1)
     logging.set_verbosity_error()  # generation warnings would drown the progress lines
     results = run(settings)
     stem = f"benchmark_{settings.device}_{settings.dtype}" + (f"_{settings.attn}" if settings.device == "cuda" else "")

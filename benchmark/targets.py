@@ -31,6 +31,18 @@ def _throughput_target(name: str, rows: list[dict], label) -> list[dict]:
         return []
     worst = min(rows, key=lambda row: row["ratio_arlow_over_llama"])
     mean = geometric_mean(ratios)
+    controls = [row["ratio_llama_copy_over_llama"] for row in rows if row.get("ratio_llama_copy_over_llama", 0) > 0]
+    noise = []
+    if controls:
+        # not a target: how far apart two identical Llamas time on this machine in this run (the A/A control)
+        noise.append(
+            {
+                "target": f"{name} A/A control, Llama copy/Llama (noise floor; range {min(controls):.3f} to "
+                f"{max(controls):.3f})",
+                "value": geometric_mean(controls),
+                "passed": None,
+            }
+        )
     return [
         {
             "target": f"{name} Arlow/Llama >= {MIN_THROUGHPUT_RATIO} (geometric mean of {len(ratios)} figures)",
@@ -42,6 +54,7 @@ def _throughput_target(name: str, rows: list[dict], label) -> list[dict]:
             "value": worst["ratio_arlow_over_llama"],
             "passed": worst["ratio_arlow_over_llama"] >= MIN_THROUGHPUT_RATIO,
         },
+        *noise,
     ]
 
 
@@ -86,7 +99,7 @@ def _memory_targets(rows: list[dict]) -> list[dict]:
 
 
 def evaluate_targets(results: dict) -> list[dict]:
-    """One entry per target and scope: what it asks, the value measured, and whether it passed."""
+    """One entry per target and scope: what it asks, the value measured, and whether it passed (None: information)."""
     targets = []
     targets += _throughput_target(
         "training tokens/s", results.get("training") or [], lambda row: f"{row['size']} seq {row['seq_len']}"

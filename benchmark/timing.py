@@ -30,26 +30,37 @@ def interleaved_times(
     cases: dict[str, Callable[[], object]], warmup: int, reps: int, device: str = "cpu"
 ) -> dict[str, list[float]]:
     """
-    Runs every case `warmup` times untimed, then `reps` times timed, all interleaved: repetition `r` runs the cases in
-    their given order when `r` is even and in reverse order when odd (ABBA), so that a slow period of a shared machine
-    or a thermal trend is spread over all cases. Returns the wall-clock seconds of each timed run, per case.
+    Runs every case `warmup` times untimed, then `reps` times timed, all interleaved (see `run_order`), so that a slow
+    period of a shared machine or a thermal trend is spread over all cases. Returns the wall-clock seconds of each timed
+    run, per case.
     """
     if not cases:
         raise ValueError("`interleaved_times` needs at least one case.")
     names = list(cases)
     for index in range(warmup):
-        for name in names if index % 2 == 0 else reversed(names):
+        for name in run_order(names, index):
             cases[name]()
             synchronize(device)
     times = {name: [] for name in names}
     for index in range(reps):
-        for name in names if index % 2 == 0 else reversed(names):
+        for name in run_order(names, index):
             synchronize(device)
             start = time.perf_counter()
             cases[name]()
             synchronize(device)
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def run_order(names: list[str], index: int) -> list[str]:
+    """
+    The order of the cases in repetition `index`: the list rotated by `index`, reversed every other round of
+    `len(names)` repetitions. Over `2 * len(names)` repetitions every case runs in every position, after and before
+    every other case, equally often; for two cases this is ABBA: AB, BA, BA, AB.
+    """
+    shift = index % len(names)
+    order = names[shift:] + names[:shift]
+    return order[::-1] if (index // len(names)) % 2 else order
 
 
 def summarize(times: list[float]) -> dict:

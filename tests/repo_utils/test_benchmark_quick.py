@@ -30,10 +30,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK_DIR = REPO_ROOT / "benchmark"
 sys.path.insert(0, str(BENCHMARK_DIR))
 
-from bench_memory import cpu_step_peak_bytes, held_bytes  # noqa: E402
+from bench_memory import cpu_step_peak_bytes, create_optimizer_state, held_bytes  # noqa: E402
 from bench_settings import BenchSettings  # noqa: E402
 from targets import evaluate_targets  # noqa: E402
-from timing import interleaved_times, paired_ratio  # noqa: E402
+from timing import interleaved_times, paired_ratio, run_order  # noqa: E402
 
 
 MIB = 2**20
@@ -81,8 +81,8 @@ def test_quick_run_training_and_mfu_figures(quick_results):
     for row in rows:
         assert row["max_logit_difference_at_start"] < 1e-4  # the two models hold the same weights
         assert isinstance(row["operator_count_difference_llama_arlow"], dict)
-        assert _positive(row["ratio_arlow_over_llama"])
-        for name in ("llama", "arlow"):
+        assert _positive(row["ratio_arlow_over_llama"]) and _positive(row["ratio_llama_copy_over_llama"])
+        for name in ("llama", "arlow", "llama_copy"):
             assert row[name].keys() >= MEASURED
             assert len(row[name]["times_s"]) == settings["reps"]
             assert _positive(row[name]["tokens_per_s"]) and _positive(row[name]["mfu"])
@@ -111,10 +111,11 @@ def test_quick_run_decoding_figures(quick_results):
     for row in results["decoding"]:
         assert row["same_greedy_tokens"] is True
         assert isinstance(row["operator_count_difference_llama_arlow"], dict)
-        for name in ("llama", "arlow"):
+        assert _positive(row["ratio_llama_copy_over_llama"])
+        for name in ("llama", "arlow", "llama_copy"):
             assert len(row[name]["per_token_ms_by_rep"]) == results["settings"]["decode_reps"]
         if row["cache"] == "static_compiled":
-            assert row["compiled"] == {"llama": True, "arlow": True}
+            assert row["compiled"] == {"llama": True, "arlow": True, "llama_copy": True}
 
 
 def test_quick_run_cross_attention_reuses_encoder_keys(quick_results):
@@ -175,14 +176,29 @@ def test_held_bytes_counts_parameters_and_optimizer_state_once():
     optimizer.zero_grad(set_to_none=True)
     # weights, exp_avg and exp_avg_sq, plus AdamW's scalar step counter
     assert held_bytes(model, optimizer) == 3 * 256 * 128 * 4 + 4
+    # the benchmark's shortcut to that state (zero gradients, no forward pass) holds exactly as much
+    fresh_model = torch.nn.Linear(256, 128, bias=False)
+    fresh_optimizer = torch.optim.AdamW(fresh_model.parameters())
+    create_optimizer_state(fresh_model, fresh_optimizer)
+    assert held_bytes(fresh_model, fresh_optimizer) == 3 * 256 * 128 * 4 + 4
+    assert all(parameter.grad is None for parameter in fresh_model.parameters())
 
 
 def test_interleaved_times_alternates_order():
     calls = []
     cases = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
     times = interleaved_times(cases, warmup=1, reps=3)
-    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    # warm-up AB, then AB, BA, BA
+    assert calls == ["a", "b", "a", "b", "b", "a", "b", "a"]
     assert {name: len(values) for name, values in times.items()} == {"a": 3, "b": 3}
+
+
+def test_run_order_puts_every_case_in_every_position():
+    names = ["a", "b", "c"]
+    orders = [run_order(names, index) for index in range(6)]
+    assert orders[:3] == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
+    for position in range(3):
+        assert sorted(order[position] for order in orders) == ["a", "a", "b", "b", "c", "c"]
 
 
 def test_paired_ratio_is_median_of_per_repetition_ratios():
