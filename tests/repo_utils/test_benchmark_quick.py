@@ -40,9 +40,8 @@ MIB = 2**20
 MEASURED = {"median_s", "min_s", "max_s", "times_s"}
 
 
-@pytest.fixture(scope="module")
-def quick_results(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("bench-quick")
+def run_quick_benchmark(output_dir: Path) -> dict:
+    """Runs `run_benchmarks.py --quick` in a subprocess; returns its JSON results."""
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     completed = subprocess.run(
         [sys.executable, str(BENCHMARK_DIR / "run_benchmarks.py"), "--quick", "--output-dir", str(output_dir)],
@@ -55,23 +54,21 @@ def quick_results(tmp_path_factory):
         f"quick benchmark failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
     )
     results = json.loads((output_dir / "benchmark_cpu_float32_quick.json").read_text(encoding="utf-8"))
-    return results, output_dir
+    return results
 
 
 def _positive(value) -> bool:
     return isinstance(value, (int, float)) and value > 0
 
 
-def test_quick_run_describes_machine_and_settings(quick_results):
-    results, _ = quick_results
+def _check_describes_machine_and_settings(results, output_dir):
     assert results["errors"] == {}
     for key in ("cpu_model", "cpu_logical_cores", "torch", "transformers", "date_utc", "load_average_at_end"):
         assert key in results["machine"], key
     assert results["settings"]["quick"] is True
 
 
-def test_quick_run_training_and_mfu_figures(quick_results):
-    results, _ = quick_results
+def _check_training_and_mfu_figures(results, output_dir):
     settings = results["settings"]
     assert _positive(results["mfu"]["peak_flops_per_s"])
     rows = results["training"]
@@ -88,8 +85,7 @@ def test_quick_run_training_and_mfu_figures(quick_results):
             assert _positive(row[name]["tokens_per_s"]) and _positive(row[name]["mfu"])
 
 
-def test_quick_run_memory_figures(quick_results):
-    results, _ = quick_results
+def _check_memory_figures(results, output_dir):
     rows = results["memory"]
     assert len(rows) == len(results["settings"]["memory_sizes"]) * len(results["settings"]["seq_lens"])
     for row in rows:
@@ -104,8 +100,7 @@ def test_quick_run_memory_figures(quick_results):
         assert _positive(row["ratio_arlow_over_llama_checkpointing"])
 
 
-def test_quick_run_decoding_figures(quick_results):
-    results, _ = quick_results
+def _check_decoding_figures(results, output_dir):
     caches = {(row["size"], row["cache"]) for row in results["decoding"]}
     assert ("tiny", "dynamic") in caches and ("tiny", "static_compiled") in caches
     for row in results["decoding"]:
@@ -118,8 +113,7 @@ def test_quick_run_decoding_figures(quick_results):
             assert row["compiled"] == {"llama": True, "arlow": True, "llama_copy": True}
 
 
-def test_quick_run_cross_attention_reuses_encoder_keys(quick_results):
-    results, _ = quick_results
+def _check_cross_attention_reuses_encoder_keys(results, output_dir):
     cross = results["cross_attention"]
     lengths = results["settings"]["encoder_lens"]
     assert [row["encoder_len"] for row in cross["training"]] == lengths
@@ -133,8 +127,7 @@ def test_quick_run_cross_attention_reuses_encoder_keys(quick_results):
     assert "per_token_ms_per_1k_encoder_tokens" in decoding
 
 
-def test_quick_run_tokenizer_figures(quick_results):
-    results, _ = quick_results
+def _check_tokenizer_figures(results, output_dir):
     tokenizer = results["tokenizer"]
     assert tokenizer["vocab_size"]["arlow"] == tokenizer["vocab_size"]["plain"]
     for name in ("arlow", "arlow_backend", "plain"):
@@ -142,8 +135,7 @@ def test_quick_run_tokenizer_figures(quick_results):
     assert _positive(tokenizer["ratio_arlow_over_plain"]) and _positive(tokenizer["ratio_arlow_backend_over_plain"])
 
 
-def test_quick_run_writes_report_and_plots(quick_results):
-    results, output_dir = quick_results
+def _check_writes_report_and_plots(results, output_dir):
     markdown = (output_dir / "benchmark_cpu_float32_quick.md").read_text(encoding="utf-8")
     for heading in ("## Targets", "## Training step", "## Peak memory", "## Greedy decoding", "## Cross-attention"):
         assert heading in markdown
@@ -154,6 +146,18 @@ def test_quick_run_writes_report_and_plots(quick_results):
         "training tokens/s",
         "decoding tokens/s",
     }
+
+
+def test_quick_benchmark_reports_every_figure(tmp_path):
+    # one test, so that the benchmark runs once even when pytest-xdist spreads the tests over workers
+    results = run_quick_benchmark(tmp_path)
+    _check_describes_machine_and_settings(results, tmp_path)
+    _check_training_and_mfu_figures(results, tmp_path)
+    _check_memory_figures(results, tmp_path)
+    _check_decoding_figures(results, tmp_path)
+    _check_cross_attention_reuses_encoder_keys(results, tmp_path)
+    _check_tokenizer_figures(results, tmp_path)
+    _check_writes_report_and_plots(results, tmp_path)
 
 
 def test_cpu_step_peak_replays_allocations_exactly():
