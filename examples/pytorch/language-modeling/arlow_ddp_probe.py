@@ -13,12 +13,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Runs `run_pretrain_arlow.py` unchanged, plus a callback that records what each rank did, for the multi-process test:
+Runs one of the pretraining scripts unchanged and records what each rank did, for the multi-process tests:
 
-    torchrun --nproc_per_node 2 arlow_ddp_probe.py PROBE_DIR <run_pretrain_arlow.py arguments>
+    torchrun --nproc_per_node 2 arlow_ddp_probe.py trainer PROBE_DIR <run_pretrain_arlow.py arguments>
+    accelerate launch --config_file accelerate_configs/ddp_cpu_2proc.yaml arlow_ddp_probe.py no_trainer PROBE_DIR \
+        <run_pretrain_arlow_no_trainer.py arguments>
 
-Each rank writes `PROBE_DIR/rank-<r>.json` with fingerprints of the first training samples its dataloader yields and
-a digest of its parameters before and after training.
+Each rank writes `PROBE_DIR/rank-<r>.json` with its rank, the world size, the number of optimizer steps, fingerprints
+of the first training samples it reads and a digest of its parameters before and after training. The Trainer script
+is probed through a [`TrainerCallback`]; the plain loop, which has no callbacks, through instrumented subclasses of
+the `Accelerator` and `DataLoader` it builds.
 """
 
 import hashlib
@@ -26,10 +30,16 @@ import json
 import os
 import sys
 
+import run_pretrain_arlow
+import run_pretrain_arlow_no_trainer
 import torch
-from run_pretrain_arlow import main
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
 
 from transformers import TrainerCallback
+
+
+PROBED_BATCHES = 3
 
 
 def parameters_digest(model) -> str:
@@ -40,29 +50,86 @@ def parameters_digest(model) -> str:
     return digest.hexdigest()
 
 
+def sample_fingerprints(batch) -> list[str]:
+    return [hashlib.sha256(row.numpy().tobytes()).hexdigest() for row in batch["input_ids"]]
+
+
+def write_record(probe_dir: str, record: dict):
+    os.makedirs(probe_dir, exist_ok=True)
+    with open(os.path.join(probe_dir, f"rank-{record['rank']}.json"), "w", encoding="utf-8") as file:
+        json.dump(record, file)
+
+
 class RankProbe(TrainerCallback):
-    def __init__(self, probe_dir: str, batches: int = 3):
+    def __init__(self, probe_dir: str):
         self.probe_dir = probe_dir
-        self.batches = batches
         self.record = {}
 
     def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
         # A fresh iterator over the deterministic stream yields the batches training is about to read.
         samples = []
         for batch_index, batch in enumerate(train_dataloader):
-            if batch_index == self.batches:
+            if batch_index == PROBED_BATCHES:
                 break
-            samples.extend(hashlib.sha256(row.numpy().tobytes()).hexdigest() for row in batch["input_ids"])
+            samples.extend(sample_fingerprints(batch))
         self.record.update(rank=args.process_index, world_size=args.world_size, samples=samples)
         self.record["parameters_before"] = parameters_digest(model)
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         self.record["parameters_after"] = parameters_digest(model)
         self.record["global_step"] = state.global_step
-        os.makedirs(self.probe_dir, exist_ok=True)
-        with open(os.path.join(self.probe_dir, f"rank-{args.process_index}.json"), "w", encoding="utf-8") as file:
-            json.dump(self.record, file)
+        write_record(self.probe_dir, self.record)
+
+
+def instrument_plain_loop(probe_dir: str):
+    """
+    Makes the plain loop build a `DataLoader` that fingerprints the first training batches as the loop reads them and
+    an `Accelerator` that digests the model it prepares, counts the optimizer's steps and writes the record when
+    training ends.
+    """
+    record = {"samples": [], "global_step": 0}
+
+    class RecordingDataLoader(DataLoader):
+        def __iter__(self):
+            # Only the training stream is an `IterableDataset`; the evaluation blocks are a list.
+            is_training_stream = isinstance(self.dataset, torch.utils.data.IterableDataset)
+            for batch_index, batch in enumerate(super().__iter__()):
+                if is_training_stream and batch_index < PROBED_BATCHES:
+                    record["samples"].extend(sample_fingerprints(batch))
+                yield batch
+
+    def count_step(optimizer, args, kwargs):
+        record["global_step"] += 1
+
+    class ProbedAccelerator(Accelerator):
+        def prepare(self, *objects, **kwargs):
+            prepared = super().prepare(*objects, **kwargs)
+            for obj in prepared:
+                if isinstance(obj, torch.nn.Module):
+                    self.probed_model = obj
+                    record["parameters_before"] = parameters_digest(self.unwrap_model(obj))
+                elif isinstance(obj, torch.optim.Optimizer):
+                    obj.optimizer.register_step_post_hook(count_step)
+            return prepared
+
+        def end_training(self):
+            record.update(rank=self.process_index, world_size=self.num_processes)
+            record["parameters_after"] = parameters_digest(self.unwrap_model(self.probed_model))
+            write_record(probe_dir, record)
+            super().end_training()
+
+    run_pretrain_arlow_no_trainer.DataLoader = RecordingDataLoader
+    run_pretrain_arlow_no_trainer.Accelerator = ProbedAccelerator
+
+
+def main(kind: str, probe_dir: str, script_args: list[str]) -> int:
+    if kind == "trainer":
+        return run_pretrain_arlow.main(script_args, callbacks=(RankProbe(probe_dir),))
+    if kind == "no_trainer":
+        instrument_plain_loop(probe_dir)
+        return run_pretrain_arlow_no_trainer.main(script_args)
+    raise ValueError(f"Unknown script kind {kind!r}: use 'trainer' or 'no_trainer'")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[2:], callbacks=(RankProbe(sys.argv[1]),)))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
