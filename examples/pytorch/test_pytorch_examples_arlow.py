@@ -261,9 +261,8 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launch_command
         str(EXAMPLES_DIR / "arlow_ddp_probe.py"),
         kind,
         str(probe_dir),
-        # The Trainer run is without --do_eval: its evaluation before training marks the model as prepared by
-        # accelerate without wrapping it in DDP, so training then does not synchronise gradients (an open bug).
-        *(["--do_train"] if kind == "trainer" else []),
+        # With --do_eval the Trainer also evaluates before training, which must not keep DDP from wrapping the model.
+        *(["--do_train", "--do_eval"] if kind == "trainer" else []),
         *args,
     ]
     result = subprocess.run(
@@ -276,6 +275,8 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launch_command
     ranks = [json.loads((probe_dir / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
     assert [record["world_size"] for record in ranks] == [2, 2]
     assert [record["global_step"] for record in ranks] == [steps, steps]
+    # One learning-rate step per optimizer step on every rank, not one per process
+    assert [record["scheduler_steps"] for record in ranks] == [steps, steps]
     samples = [set(record["samples"]) for record in ranks]
     assert len(samples[0]) == len(samples[1]) == PROBED_BATCHES * batch_size
     assert not samples[0] & samples[1], "the two ranks read the same samples"

@@ -75,17 +75,18 @@ class RankProbe(TrainerCallback):
         self.record.update(rank=args.process_index, world_size=args.world_size, samples=samples)
         self.record["parameters_before"] = parameters_digest(model)
 
-    def on_train_end(self, args, state, control, model=None, **kwargs):
+    def on_train_end(self, args, state, control, model=None, lr_scheduler=None, **kwargs):
         self.record["parameters_after"] = parameters_digest(model)
         self.record["global_step"] = state.global_step
+        self.record["scheduler_steps"] = lr_scheduler.last_epoch
         write_record(self.probe_dir, self.record)
 
 
 def instrument_plain_loop(probe_dir: str):
     """
     Makes the plain loop build a `DataLoader` that fingerprints the first training batches as the loop reads them and
-    an `Accelerator` that digests the model it prepares, counts the optimizer's steps and writes the record when
-    training ends.
+    an `Accelerator` that digests the model it prepares, counts the optimizer's steps, reads how often the learning-rate
+    scheduler stepped and writes the record when training ends.
     """
     record = {"samples": [], "global_step": 0}
 
@@ -110,11 +111,14 @@ def instrument_plain_loop(probe_dir: str):
                     record["parameters_before"] = parameters_digest(self.unwrap_model(obj))
                 elif isinstance(obj, torch.optim.Optimizer):
                     obj.optimizer.register_step_post_hook(count_step)
+                elif hasattr(obj, "scheduler"):  # accelerate's wrapper of the learning-rate scheduler
+                    self.probed_scheduler = obj.scheduler
             return prepared
 
         def end_training(self):
             record.update(rank=self.process_index, world_size=self.num_processes)
             record["parameters_after"] = parameters_digest(self.unwrap_model(self.probed_model))
+            record["scheduler_steps"] = self.probed_scheduler.last_epoch
             write_record(probe_dir, record)
             super().end_training()
 

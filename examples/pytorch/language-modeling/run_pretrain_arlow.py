@@ -120,6 +120,24 @@ class LossReportCallback(TrainerCallback):
         print(f"[arlow] step {state.global_step} loss {logs['loss']}", flush=True)
 
 
+class EvaluationBeforeTrainingCallback(TrainerCallback):
+    """
+    Reports the evaluation `eval_on_start` runs inside `train()`, once the model is wrapped for distributed training.
+    (Calling `trainer.evaluate()` before `train()` would mark the model as prepared without its DDP wrapper, and the
+    processes would then train without synchronising their gradients.)
+    """
+
+    def __init__(self):
+        self.metrics = None
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self.metrics is not None or state.global_step != 0:
+            return
+        self.metrics = dict(metrics)
+        if state.is_world_process_zero:
+            report_evaluation(self.metrics, "eval", "before training")
+
+
 def report_evaluation(metrics: dict, prefix: str, when: str) -> float:
     loss = metrics[f"{prefix}_loss"]
     perplexity = math.exp(loss) if loss < 100 else float("inf")
@@ -216,6 +234,9 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
 
     interrupt = GracefulInterrupt()
     loss_report = LossReportCallback()
+    evaluation_before_training = EvaluationBeforeTrainingCallback()
+    if training_args.do_eval and training_args.do_train and checkpoint is None:
+        training_args.eval_on_start = True
     trainer = StreamingPretrainingTrainer(
         model=model,
         args=training_args,
@@ -223,13 +244,8 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=default_data_collator,
-        callbacks=[CheckpointOnInterruptCallback(interrupt), loss_report, *callbacks],
+        callbacks=[CheckpointOnInterruptCallback(interrupt), loss_report, evaluation_before_training, *callbacks],
     )
-
-    if training_args.do_eval and training_args.do_train and checkpoint is None:
-        metrics = trainer.evaluate(metric_key_prefix="eval")
-        report_evaluation(metrics, "eval", "before training")
-        trainer.save_metrics("eval_before_training", metrics)
 
     if training_args.do_train:
         with interrupt:
@@ -242,6 +258,8 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
             )
             return interrupt.exit_code
         trainer.save_model()
+        if evaluation_before_training.metrics is not None:
+            trainer.save_metrics("eval_before_training", evaluation_before_training.metrics)
         metrics = train_result.metrics
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)

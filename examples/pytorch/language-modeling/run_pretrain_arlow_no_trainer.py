@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         log_with=args.report_to or None,
         project_dir=args.output_dir,
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
+        # The loop steps the scheduler once per optimizer step itself. Linked to the optimizer, a prepared scheduler
+        # would step once per process, which is right only for a prepared (split) dataloader, not for this stream.
+        step_scheduler_with_optimizer=False,
     )
     check_distributed_launch(accelerator.num_processes)
     logging.basicConfig(
