@@ -396,20 +396,23 @@ class ArlowCrossAttentionModelTest(ModelTesterMixin, GenerationTesterMixin, unit
 FIXTURE_TOKENIZER_DIR = Path(__file__).resolve().parent / "fixtures" / "byte_level"
 
 
+# The tester's shape, with dropout off so that every check is deterministic
+TINY_SHAPE = {
+    "vocab_size": 99,
+    "hidden_size": 32,
+    "intermediate_size": 37,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 64,
+    "attention_dropout": 0.0,
+    "pad_token_id": 0,
+}
+
+
 def _tiny_config(**overrides):
-    """A tiny Arlow config (the tester's shape), with dropout off so that every check is deterministic."""
-    kwargs = {
-        "vocab_size": 99,
-        "hidden_size": 32,
-        "intermediate_size": 37,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "max_position_embeddings": 64,
-        "attention_dropout": 0.0,
-        "pad_token_id": 0,
-    }
-    kwargs.update(overrides)
+    """A tiny Arlow config of `TINY_SHAPE`, with `overrides` applied."""
+    kwargs = {**TINY_SHAPE, **overrides}
     return ArlowConfig(**kwargs)
 
 
@@ -852,18 +855,10 @@ class ArlowLlamaEquivalenceTest(unittest.TestCase):
     def _models(self, tie_word_embeddings=True, rope_parameters=None, attn_implementation="eager"):
         rope_parameters = rope_parameters or {"rope_type": "default", "rope_theta": 100000.0}
         shared = {
-            "vocab_size": 99,
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 64,
+            **TINY_SHAPE,
             "hidden_act": "silu",
             "rms_norm_eps": 1e-6,
-            "attention_dropout": 0.0,
             "tie_word_embeddings": tie_word_embeddings,
-            "pad_token_id": 0,
             "bos_token_id": 1,
             "eos_token_id": 2,
         }
