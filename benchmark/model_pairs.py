@@ -78,12 +78,17 @@ def build_pair(size: str, settings: BenchSettings, with_control: bool = False) -
     if with_control:
         models["llama_copy"] = build_llama(size, settings, seed=2)
         models["llama_copy"].load_state_dict(llama.state_dict(), strict=True)
-    difference = max_logit_difference(llama, arlow, settings)
-    if difference > SAME_FUNCTION_TOLERANCE[settings.dtype]:
-        raise RuntimeError(
-            f"Arlow loaded with Llama's weights ({size}) differs from Llama by {difference:.3g} in the logits; the "
-            "benchmark compares the same function and cannot go on."
-        )
+    differences = {
+        "logits": max_logit_difference(llama, arlow, settings),
+        # Arlow's training loss is computed in chunks, without logits (`config.chunked_loss`): same value expected
+        "training loss": training_loss_difference(llama, arlow, settings),
+    }
+    for what, difference in differences.items():
+        if difference > SAME_FUNCTION_TOLERANCE[settings.dtype]:
+            raise RuntimeError(
+                f"Arlow loaded with Llama's weights ({size}) differs from Llama by {difference:.3g} in the {what}; "
+                "the benchmark compares the same function and cannot go on."
+            )
     return models
 
 
@@ -98,6 +103,20 @@ def max_logit_difference(first, second, settings: BenchSettings) -> float:
     first.train(was_training[0])
     second.train(was_training[1])
     return difference
+
+
+def training_loss_difference(first, second, settings: BenchSettings) -> float:
+    """|loss difference| of the two models in training mode, with gradients enabled (no backward pass is run)."""
+    generator = torch.Generator().manual_seed(0)
+    input_ids = torch.randint(3, first.config.vocab_size, (2, 16), generator=generator).to(settings.device)
+    was_training = first.training, second.training
+    first.train()
+    second.train()
+    with torch.enable_grad():
+        losses = [model(input_ids=input_ids, labels=input_ids).loss.detach().float() for model in (first, second)]
+    first.train(was_training[0])
+    second.train(was_training[1])
+    return (losses[0] - losses[1]).abs().item()
 
 
 def parameter_count(model) -> int:

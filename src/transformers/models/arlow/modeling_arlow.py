@@ -37,6 +37,7 @@ from ...utils import TransformersKwargs, auto_docstring, can_return_tuple, loggi
 from ...utils.generic import is_flash_attention_requested, merge_with_config_defaults
 from ...utils.output_capturing import OutputRecorder, capture_outputs
 from .configuration_arlow import ArlowConfig
+from .loss_arlow import chunked_causal_lm_loss
 
 
 logger = logging.get_logger(__name__)
@@ -586,6 +587,26 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         # Initialize weights and apply final processing
         self.post_init()
 
+    def _uses_chunked_loss(self) -> bool:
+        """
+        Whether a forward pass given `labels` computes the loss with `chunked_causal_lm_loss` instead of from full
+        logits: in training mode with gradients enabled, when `config.chunked_loss` is set and the default causal-LM
+        loss is in use. Anything that changes what `lm_head` computes keeps the usual path: a replaced or wrapped
+        module (adapters, quantization, kernels), hooks on it (offloading), or a sharded weight (tensor parallelism).
+        """
+        lm_head = self.lm_head
+        return (
+            self.config.chunked_loss
+            and self.training
+            and torch.is_grad_enabled()
+            and not hasattr(self, "_loss_function")
+            and getattr(self.config, "loss_type", None) in (None, "ForCausalLM")
+            and type(lm_head) is nn.Linear
+            and lm_head.bias is None
+            and type(lm_head.weight) is nn.Parameter
+            and not (lm_head._forward_hooks or lm_head._forward_pre_hooks or hasattr(lm_head, "_hf_hook"))
+        )
+
     @can_return_tuple
     @auto_docstring
     def forward(
@@ -632,11 +653,14 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
 
         hidden_states = outputs.last_hidden_state
         hidden_states = slice_logits_to_keep(hidden_states, logits_to_keep)
-        logits = self.lm_head(hidden_states)
 
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
+        logits = loss = None
+        if labels is not None and self._uses_chunked_loss():
+            loss = chunked_causal_lm_loss(hidden_states, self.lm_head.weight, labels, **kwargs)
+        else:
+            logits = self.lm_head(hidden_states)
+            if labels is not None:
+                loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
 
         return CausalLMOutputWithCrossAttentions(
             loss=loss,

@@ -1,0 +1,127 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+The language-modelling loss of [`ArlowForCausalLM`] in training, computed from the final hidden states and the output
+projection a chunk of tokens at a time, so that the (tokens x vocabulary) logits are never materialised.
+"""
+
+import torch
+from torch import nn
+
+
+# Rows of hidden states per chunk of the chunked loss, at least: 256 was the fastest on CPU (float32, against 64 to
+# 2048), and it keeps the matrix products large enough for GPUs.
+MIN_LOSS_CHUNK_ROWS = 256
+
+
+class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
+    """
+    The mean (or `num_items_in_batch`-normalised) cross-entropy of `hidden_states @ weight.T` against `targets`,
+    computed a chunk of rows at a time. Each chunk's float32 logits are made, turned into their contribution to the
+    loss and, when gradients are needed, straight into the gradients of `hidden_states` and `weight`, then freed: the
+    full (rows x vocabulary) logits, their log-softmax and their gradient never exist. The gradients are computed in
+    the forward pass (for a loss of 1) and only scaled in the backward pass, so nothing is recomputed.
+    """
+
+    @staticmethod
+    def forward(ctx, hidden_states, weight, targets, ignore_index, normalizer, chunk_size):
+        num_rows = hidden_states.shape[0]
+        needs_input_grad = hidden_states.requires_grad
+        needs_weight_grad = weight.requires_grad
+        grad_hidden_states = torch.empty_like(hidden_states) if needs_input_grad else None
+        # float32 accumulator over the chunks, whatever the weight's dtype
+        grad_weight = torch.zeros_like(weight, dtype=torch.float32) if needs_weight_grad else None
+        loss_sum = torch.zeros((), dtype=torch.float32, device=hidden_states.device)
+
+        for start in range(0, num_rows, chunk_size):
+            chunk = slice(start, start + chunk_size)
+            chunk_hidden_states = hidden_states[chunk]
+            chunk_targets = targets[chunk]
+            keep = chunk_targets != ignore_index
+            safe_targets = chunk_targets.masked_fill(~keep, 0).unsqueeze(-1)
+            logits = (chunk_hidden_states @ weight.T).float()
+            target_logits = logits.gather(-1, safe_targets)
+            max_logits = logits.amax(dim=-1, keepdim=True)
+            # exp(logits - max) in place: the softmax before normalisation, without a second chunk-sized tensor
+            probabilities = logits.sub_(max_logits).exp_()
+            sum_exp = probabilities.sum(dim=-1, keepdim=True)
+            log_normalizer = max_logits + sum_exp.log()
+            loss_sum += ((log_normalizer - target_logits).squeeze(-1) * keep).sum()
+            if needs_input_grad or needs_weight_grad:
+                # d(loss)/d(logits) = (softmax - one_hot(target)) / normalizer on the kept rows, 0 on the others
+                grad_logits = probabilities.div_(sum_exp)
+                grad_logits.scatter_add_(-1, safe_targets, torch.full_like(target_logits, -1.0))
+                grad_logits.mul_((keep / normalizer).unsqueeze(-1))
+                grad_logits = grad_logits.to(hidden_states.dtype)
+                if needs_input_grad:
+                    torch.mm(grad_logits, weight, out=grad_hidden_states[chunk])
+                if needs_weight_grad and grad_logits.dtype == grad_weight.dtype:
+                    grad_weight.addmm_(grad_logits.T, chunk_hidden_states)
+                elif needs_weight_grad:
+                    grad_weight += (grad_logits.T @ chunk_hidden_states).float()
+                del grad_logits
+            # free this chunk's logits before the next chunk allocates its own
+            del logits, probabilities
+
+        ctx.weight_dtype = weight.dtype
+        ctx.save_for_backward(grad_hidden_states, grad_weight)
+        return loss_sum / normalizer
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        grad_hidden_states, grad_weight = ctx.saved_tensors
+        if grad_hidden_states is not None:
+            grad_hidden_states = grad_hidden_states * grad_loss.to(grad_hidden_states.dtype)
+        if grad_weight is not None:
+            grad_weight = (grad_weight * grad_loss).to(ctx.weight_dtype)
+        return grad_hidden_states, grad_weight, None, None, None, None
+
+
+def chunked_causal_lm_loss(
+    hidden_states: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    num_items_in_batch: torch.Tensor | int | None = None,
+    shift_labels: torch.Tensor | None = None,
+    **kwargs,
+) -> torch.Tensor:
+    """
+    The causal language-modelling loss of `ForCausalLMLoss` (same shift, `ignore_index`, and normalisation by
+    `num_items_in_batch` when given, else by the number of predicted tokens), computed from the final hidden states
+    and the output projection's weight by [`ArlowChunkedLinearCrossEntropy`], without materialising the logits.
+
+    The rows are split into about ceil(vocab_size / hidden_size) chunks, so that one chunk's logits take about as
+    much memory as the hidden states themselves, but of at least `MIN_LOSS_CHUNK_ROWS` rows each, below which the
+    matrix products lose efficiency.
+    """
+    if shift_labels is None:
+        shift_labels = nn.functional.pad(labels, (0, 1), value=ignore_index)[..., 1:]
+    hidden_size = hidden_states.shape[-1]
+    hidden_states = hidden_states.reshape(-1, hidden_size)
+    targets = shift_labels.reshape(-1).to(hidden_states.device)
+    if targets.shape[0] != hidden_states.shape[0]:
+        raise ValueError(
+            f"`labels` hold {targets.shape[0]} positions but the model produced hidden states for "
+            f"{hidden_states.shape[0]}: they must have the same batch size and sequence length."
+        )
+    if num_items_in_batch is None:
+        normalizer = (targets != ignore_index).sum().float()
+    elif torch.is_tensor(num_items_in_batch):
+        normalizer = num_items_in_batch.to(device=hidden_states.device, dtype=torch.float32)
+    else:
+        normalizer = torch.full((), float(num_items_in_batch), dtype=torch.float32, device=hidden_states.device)
+    num_chunks = -(-weight.shape[0] // hidden_size)
+    chunk_size = max(MIN_LOSS_CHUNK_ROWS, -(-targets.shape[0] // num_chunks))
+    return ArlowChunkedLinearCrossEntropy.apply(hidden_states, weight, targets, ignore_index, normalizer, chunk_size)
