@@ -99,7 +99,7 @@ class BenchSettings:
     # tokenizer
     tokenizer_vocab_size: int = 8192
     tokenizer_texts: int = 0  # 0: every document of the corpus
-    tokenizer_reps: int = 5
+    tokenizer_reps: int = 15
     # peak matrix-multiply rate
     matmul_sizes: tuple[int, ...] = (512, 1024, 2048)
     matmul_reps: int = 5

@@ -15,13 +15,18 @@
 Encoding throughput of ArlowTokenizer against a plain `tokenizers` byte-level BPE with the same vocabulary size, the
 same special tokens, trained on the same text. The text is Python's own reference documentation (`pydoc_data`),
 which every Python installation ships: English prose with code, identical for a given Python version, no download.
+
+Arlow's tokenizer adds the BOS token to every text (a `TemplateProcessing` post-processor, as Llama's does); a plain
+BPE adds nothing. The like-for-like reference is therefore the plain BPE given the same BOS template, and the plain
+BPE without it is reported next to it, with what the template alone costs. A second copy of the plain BPE, timed
+against the first, is the A/A control: the spread the machine's noise alone gives a ratio.
 """
 
 from pydoc_data.topics import topics
 
 from bench_settings import BenchSettings
 from timing import interleaved_times, paired_ratio, summarize
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from transformers import ArlowTokenizer
 
@@ -50,17 +55,31 @@ def train_plain_byte_level_bpe(texts: list[str], vocab_size: int, special_tokens
     return tokenizer
 
 
+def with_bos_template(tokenizer: Tokenizer, bos_token: str) -> Tokenizer:
+    """A copy of `tokenizer` that puts `bos_token` before every text, as ArlowTokenizer does."""
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    bos = (bos_token, copy.token_to_id(bos_token))
+    copy.post_processor = processors.TemplateProcessing(
+        single=f"{bos_token} $A", pair=f"{bos_token} $A {bos_token} $B:1", special_tokens=[bos]
+    )
+    return copy
+
+
 def bench_tokenizer(settings: BenchSettings, log=print) -> dict:
     texts = corpus(settings.tokenizer_texts)
     text_bytes = sum(len(text.encode("utf-8")) for text in texts)
     arlow = ArlowTokenizer.train_from_iterator(texts, vocab_size=settings.tokenizer_vocab_size)
     plain = train_plain_byte_level_bpe(texts, settings.tokenizer_vocab_size, list(arlow.all_special_tokens))
+    plain_with_bos = with_bos_template(plain, arlow.bos_token)
+    plain_copy = Tokenizer.from_str(plain.to_str())
     cases = {
         # the user-facing call: one batch through the Rust backend, token ids (and attention masks) as Python lists
         "arlow": lambda: arlow(texts)["input_ids"],
         # Arlow's own tokenization pipeline in Rust, without the transformers wrapper: the like-for-like comparison
         "arlow_backend": lambda: [encoding.ids for encoding in arlow.backend_tokenizer.encode_batch(texts)],
+        "plain_with_bos": lambda: [encoding.ids for encoding in plain_with_bos.encode_batch(texts)],
         "plain": lambda: [encoding.ids for encoding in plain.encode_batch(texts)],
+        "plain_copy": lambda: [encoding.ids for encoding in plain_copy.encode_batch(texts)],
     }
     times = interleaved_times(cases, warmup=1, reps=settings.tokenizer_reps)
     tokens = {name: sum(len(ids) for ids in call()) for name, call in cases.items()}
@@ -71,18 +90,21 @@ def bench_tokenizer(settings: BenchSettings, log=print) -> dict:
         "vocab_size_requested": settings.tokenizer_vocab_size,
         "vocab_size": {"arlow": len(arlow), "plain": plain.get_vocab_size()},
         "tokens": tokens,
-        # time ratio plain/arlow = throughput ratio arlow/plain on the same texts
-        "ratio_arlow_over_plain": paired_ratio(times["plain"], times["arlow"]),
+        # time ratio reference/arlow = throughput ratio arlow/reference on the same texts
+        "ratio_arlow_backend_over_plain_with_bos": paired_ratio(times["plain_with_bos"], times["arlow_backend"]),
         "ratio_arlow_backend_over_plain": paired_ratio(times["plain"], times["arlow_backend"]),
+        "ratio_arlow_over_plain": paired_ratio(times["plain"], times["arlow"]),
+        "ratio_plain_with_bos_over_plain": paired_ratio(times["plain"], times["plain_with_bos"]),
+        "ratio_plain_copy_over_plain": paired_ratio(times["plain"], times["plain_copy"]),
     }
     for name in cases:
         result[name] = summarize(times[name])
         result[name]["bytes_per_s"] = text_bytes / result[name]["median_s"]
         result[name]["tokens_per_s"] = tokens[name] / result[name]["median_s"]
     log(
-        f"tokenizer: arlow {result['arlow']['bytes_per_s'] / 2**20:.2f} MiB/s (backend "
-        f"{result['arlow_backend']['bytes_per_s'] / 2**20:.2f}), plain {result['plain']['bytes_per_s'] / 2**20:.2f} "
-        f"MiB/s; ratios {result['ratio_arlow_over_plain']:.3f} (call), {result['ratio_arlow_backend_over_plain']:.3f} "
-        "(backend)"
+        f"tokenizer: Arlow's backend {result['arlow_backend']['bytes_per_s'] / 2**20:.2f} MiB/s, plain BPE with BOS "
+        f"{result['plain_with_bos']['bytes_per_s'] / 2**20:.2f} MiB/s: ratio "
+        f"{result['ratio_arlow_backend_over_plain_with_bos']:.3f} (against the plain BPE without BOS "
+        f"{result['ratio_arlow_backend_over_plain']:.3f}; A/A {result['ratio_plain_copy_over_plain']:.3f})"
     )
     return result

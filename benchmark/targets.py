@@ -98,6 +98,30 @@ def _memory_targets(rows: list[dict]) -> list[dict]:
     return targets
 
 
+def _tokenizer_targets(tokenizer: dict | None) -> list[dict]:
+    if not tokenizer:
+        return []
+    ratio = tokenizer["ratio_arlow_backend_over_plain_with_bos"]
+    return [
+        {
+            "target": f"tokenizer encode_batch Arlow/plain byte-level BPE with the same BOS template >= "
+            f"{MIN_THROUGHPUT_RATIO}",
+            "value": ratio,
+            "passed": ratio >= MIN_THROUGHPUT_RATIO,
+        },
+        {
+            "target": "tokenizer encode_batch Arlow/plain byte-level BPE without BOS (information)",
+            "value": tokenizer["ratio_arlow_backend_over_plain"],
+            "passed": None,
+        },
+        {
+            "target": "tokenizer A/A control, plain BPE copy/plain BPE (noise floor)",
+            "value": tokenizer["ratio_plain_copy_over_plain"],
+            "passed": None,
+        },
+    ]
+
+
 def evaluate_targets(results: dict) -> list[dict]:
     """One entry per target and scope: what it asks, the value measured, and whether it passed (None: information)."""
     targets = []
@@ -108,4 +132,5 @@ def evaluate_targets(results: dict) -> list[dict]:
         "decoding tokens/s", results.get("decoding") or [], lambda row: f"{row['size']} {row['cache']}"
     )
     targets += _memory_targets(results.get("memory") or [])
+    targets += _tokenizer_targets(results.get("tokenizer"))
     return targets
