@@ -130,18 +130,20 @@ def _check_cross_attention_reuses_encoder_keys(results, output_dir):
 def _check_tokenizer_figures(results, output_dir):
     tokenizer = results["tokenizer"]
     assert tokenizer["vocab_size"]["arlow"] == tokenizer["vocab_size"]["plain"]
-    for name in ("arlow", "arlow_backend", "plain_with_bos", "plain", "plain_copy"):
+    for name in ("arlow", "arlow_backend", "plain_same_pipeline", "plain_with_bos", "plain", "plain_copy"):
         assert _positive(tokenizer[name]["bytes_per_s"]) and _positive(tokenizer[name]["tokens_per_s"])
     for key in (
         "ratio_arlow_over_plain",
         "ratio_arlow_backend_over_plain",
         "ratio_arlow_backend_over_plain_with_bos",
+        "ratio_arlow_backend_over_plain_same_pipeline",
         "ratio_plain_with_bos_over_plain",
         "ratio_plain_copy_over_plain",
     ):
         assert _positive(tokenizer[key]), key
     # the like-for-like reference adds the BOS token as Arlow does: one more token per text than the plain BPE
     assert tokenizer["tokens"]["plain_with_bos"] == tokenizer["tokens"]["plain"] + tokenizer["texts"]
+    assert tokenizer["tokens"]["plain_copy"] == tokenizer["tokens"]["plain"]
 
 
 def _check_writes_report_and_plots(results, output_dir):
