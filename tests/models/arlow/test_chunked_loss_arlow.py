@@ -145,6 +145,24 @@ class ArlowChunkedLossTest(unittest.TestCase):
             self.assertLess(full_error, 0.05, msg=name)
             self.assertLessEqual(chunked_error, 1.25 * full_error, msg=name)
 
+    def test_autocast_is_as_accurate_as_the_full_logits(self):
+        # float32 weights under bfloat16 autocast (the Trainer's `--bf16`): the products run in bfloat16 as `lm_head`
+        # would, the gradients come back in float32
+        model = _tiny_model(weight_std=0.05)
+        input_ids = _input_ids(batch_size=2, length=9)
+        expected, expected_gradients = _loss_and_gradients(model, False, input_ids, labels=input_ids)
+        with torch.autocast(torch_device, dtype=torch.bfloat16):
+            full, full_gradients = _loss_and_gradients(model, False, input_ids, labels=input_ids)
+            chunked, chunked_gradients = _loss_and_gradients(model, True, input_ids, labels=input_ids)
+
+        self.assertGreater((full.loss - expected.loss).abs(), 0)  # autocast did change the arithmetic
+        self.assertLessEqual((chunked.loss - expected.loss).abs(), 1.5 * (full.loss - expected.loss).abs() + 1e-4)
+        for name, gradient in expected_gradients.items():
+            self.assertEqual(chunked_gradients[name].dtype, torch.float32, msg=name)
+            full_error = (full_gradients[name] - gradient).norm() / gradient.norm()
+            chunked_error = (chunked_gradients[name] - gradient).norm() / gradient.norm()
+            self.assertLessEqual(chunked_error, 1.25 * full_error + 1e-6, msg=name)
+
     def test_no_predicted_token_gives_the_same_loss_as_the_full_logits(self):
         model = _tiny_model()
         input_ids = _input_ids()

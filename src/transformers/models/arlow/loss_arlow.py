@@ -35,7 +35,7 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, hidden_states, weight, targets, ignore_index, normalizer, chunk_size):
+    def forward(ctx, hidden_states, weight, targets, ignore_index, normalizer, chunk_size, compute_dtype):
         num_rows = hidden_states.shape[0]
         needs_input_grad = hidden_states.requires_grad
         needs_weight_grad = weight.requires_grad
@@ -43,6 +43,10 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
         # float32 accumulator over the chunks, whatever the weight's dtype
         grad_weight = torch.zeros_like(weight, dtype=torch.float32) if needs_weight_grad else None
         loss_sum = torch.zeros((), dtype=torch.float32, device=hidden_states.device)
+        # the products run in `compute_dtype`: autocast's dtype under autocast (as `lm_head` would), else the inputs'
+        input_dtype = hidden_states.dtype
+        hidden_states = hidden_states.to(compute_dtype)
+        weight_dtype, weight = weight.dtype, weight.to(compute_dtype)
 
         for start in range(0, num_rows, chunk_size):
             chunk = slice(start, start + chunk_size)
@@ -63,9 +67,11 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
                 grad_logits = probabilities.div_(sum_exp)
                 grad_logits.scatter_add_(-1, safe_targets, torch.full_like(target_logits, -1.0))
                 grad_logits.mul_((keep / normalizer).unsqueeze(-1))
-                grad_logits = grad_logits.to(hidden_states.dtype)
-                if needs_input_grad:
+                grad_logits = grad_logits.to(compute_dtype)
+                if needs_input_grad and input_dtype == compute_dtype:
                     torch.mm(grad_logits, weight, out=grad_hidden_states[chunk])
+                elif needs_input_grad:
+                    grad_hidden_states[chunk] = grad_logits @ weight
                 if needs_weight_grad and grad_logits.dtype == grad_weight.dtype:
                     grad_weight.addmm_(grad_logits.T, chunk_hidden_states)
                 elif needs_weight_grad:
@@ -74,7 +80,7 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
             # free this chunk's logits before the next chunk allocates its own
             del logits, probabilities
 
-        ctx.weight_dtype = weight.dtype
+        ctx.weight_dtype = weight_dtype
         ctx.save_for_backward(grad_hidden_states, grad_weight)
         return loss_sum / normalizer
 
@@ -85,7 +91,7 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
             grad_hidden_states = grad_hidden_states * grad_loss.to(grad_hidden_states.dtype)
         if grad_weight is not None:
             grad_weight = (grad_weight * grad_loss).to(ctx.weight_dtype)
-        return grad_hidden_states, grad_weight, None, None, None, None
+        return grad_hidden_states, grad_weight, None, None, None, None, None
 
 
 def chunked_causal_lm_loss(
@@ -124,4 +130,12 @@ def chunked_causal_lm_loss(
         normalizer = torch.full((), float(num_items_in_batch), dtype=torch.float32, device=hidden_states.device)
     num_chunks = -(-weight.shape[0] // hidden_size)
     chunk_size = max(MIN_LOSS_CHUNK_ROWS, -(-targets.shape[0] // num_chunks))
-    return ArlowChunkedLinearCrossEntropy.apply(hidden_states, weight, targets, ignore_index, normalizer, chunk_size)
+    device_type = hidden_states.device.type
+    compute_dtype = hidden_states.dtype
+    if torch.is_autocast_enabled(device_type):
+        compute_dtype = torch.get_autocast_dtype(device_type)
+    # autocast off inside: the function casts by itself, and its in-place and `out=` products must keep their dtypes
+    with torch.autocast(device_type, enabled=False):
+        return ArlowChunkedLinearCrossEntropy.apply(
+            hidden_states, weight, targets, ignore_index, normalizer, chunk_size, compute_dtype
+        )
