@@ -23,7 +23,7 @@ import statistics
 import numpy as np
 import torch
 from bench_settings import BenchSettings
-from decoding import decoding_cases, make_generate_call, per_token_seconds, summarize_per_token
+from decoding import StepClock, interleaved_step_seconds, make_generate_call, summarize_per_token
 from model_pairs import build_arlow, random_token_ids, torch_dtype
 from timing import interleaved_times, paired_ratio, summarize
 from training_step import make_optimizer, make_training_step
@@ -99,16 +99,25 @@ def projection_seconds(model, states, settings: BenchSettings) -> float:
 def bench_cross_attention_decoding(model, settings: BenchSettings, log=print) -> dict:
     prompt_ids = random_token_ids(model.config.vocab_size, 1, settings.prompt_len, settings.device)
     states = {length: encoder_states(1, length, model, settings) for length in settings.encoder_lens}
-    calls = {"off": lambda n: make_generate_call(model, prompt_ids, n, "dynamic", settings)}
+    names = ["off", *(f"on/{length}" for length in settings.encoder_lens)]
+    clocks = {name: StepClock(settings.device) for name in names}
+    calls = {"off": make_generate_call(model, prompt_ids, settings.new_tokens, "dynamic", settings, clocks["off"])}
     for length in settings.encoder_lens:
-        calls[f"on/{length}"] = lambda n, s=states[length]: make_generate_call(
-            model, prompt_ids, n, "dynamic", settings, encoder_hidden_states=s
+        name = f"on/{length}"
+        calls[name] = make_generate_call(
+            model,
+            prompt_ids,
+            settings.new_tokens,
+            "dynamic",
+            settings,
+            clocks[name],
+            encoder_hidden_states=states[length],
         )
-    times = interleaved_times(decoding_cases(calls, settings.new_tokens), 1, settings.decode_reps, settings.device)
-    off = summarize_per_token(per_token_seconds(times, "off", settings.new_tokens))
+    per_token = interleaved_step_seconds(calls, clocks, 1, settings.decode_reps)
+    off = summarize_per_token(per_token["off"])
     rows = []
     for length in settings.encoder_lens:
-        on = summarize_per_token(per_token_seconds(times, f"on/{length}", settings.new_tokens))
+        on = summarize_per_token(per_token[f"on/{length}"])
         row = {
             "encoder_len": length,
             "per_token_ms": on["per_token_ms"],

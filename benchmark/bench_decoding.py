@@ -15,10 +15,10 @@
 
 import torch
 from bench_settings import BenchSettings
-from decoding import decoding_cases, make_generate_call, per_token_seconds, summarize_per_token
+from decoding import StepClock, interleaved_step_seconds, make_generate_call, summarize_per_token
 from model_pairs import build_pair, random_token_ids
 from op_counts import operator_count_difference
-from timing import interleaved_times, paired_ratio
+from timing import paired_ratio
 
 
 MODELS = ("llama", "arlow")
@@ -32,18 +32,16 @@ def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
         prompt_ids = random_token_ids(models["llama"].config.vocab_size, 1, settings.prompt_len, settings.device)
         caches = ("dynamic", "static_compiled") if size in settings.compile_sizes else ("dynamic",)
         for cache in caches:
+            clocks = {name: StepClock(settings.device) for name in TIMED}
             calls = {
-                name: lambda n, model=models[name], cache=cache: make_generate_call(
-                    model, prompt_ids, n, cache, settings
-                )
+                name: make_generate_call(models[name], prompt_ids, settings.new_tokens, cache, settings, clocks[name])
                 for name in TIMED
             }
-            cases = decoding_cases(calls, settings.new_tokens)
             # the first calls of a compiled cache trace and compile the decoding step: more warm-up
             warmup = 2 if cache == "static_compiled" else 1
-            times = interleaved_times(cases, warmup, settings.decode_reps, settings.device)
-            outputs = {name: cases[f"{name}/{settings.new_tokens}"]() for name in MODELS}
-            full_calls = [cases[f"{name}/{settings.new_tokens}"] for name in MODELS]
+            per_token = interleaved_step_seconds(calls, clocks, warmup, settings.decode_reps)
+            outputs = {name: calls[name]() for name in MODELS}
+            full_calls = [calls[name] for name in MODELS]
             row = {
                 "size": size,
                 "cache": cache,
@@ -56,7 +54,6 @@ def bench_decoding(settings: BenchSettings, log=print) -> list[dict]:
                 row["compile_backend"] = settings.compile_backend
                 # `generate` keeps the compiled forward on the model once it has used it
                 row["compiled"] = {name: hasattr(models[name], "_compiled_call") for name in TIMED}
-            per_token = {name: per_token_seconds(times, name, settings.new_tokens) for name in TIMED}
             for name in TIMED:
                 row[name] = summarize_per_token(per_token[name])
             # tokens/s ratio Arlow/Llama = per-token time ratio Llama/Arlow, paired per repetition

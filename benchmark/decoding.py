@@ -12,20 +12,24 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Greedy `generate` calls and the per-token decoding time derived from them.
+Greedy `generate` calls and the per-token decoding time measured inside them.
 
-A call producing `n` tokens costs the prefill plus `n - 1` decoding steps. Each repetition times a call with `n = 1`
-(prefill only) next to one with `n = new_tokens`; their difference over `new_tokens - 1` is the time of one decoding
-step, without the prefill (and without the one-off projection of encoder states, for cross-attention).
+A call producing `n` tokens costs the prefill plus `n - 1` decoding steps. A `StepClock` passed to `generate` as a
+stopping criterion (one that never stops) notes the time whenever a token has been produced; the gaps between its
+notes are the decoding steps, and their median is the call's per-token time. The prefill (and, for cross-attention,
+the one-off projection of the encoder states) comes before the first note, and a slow moment of a shared machine
+touches a few steps of a call, not its median.
 """
 
 import statistics
+import time
 from collections.abc import Callable
 
 import torch
 from bench_settings import BenchSettings
+from timing import run_order, synchronize
 
-from transformers import CompileConfig
+from transformers import CompileConfig, StoppingCriteria, StoppingCriteriaList
 
 
 CACHE_KINDS = ("dynamic", "static_compiled")
@@ -44,10 +48,39 @@ def compile_config(settings: BenchSettings) -> CompileConfig:
     return config
 
 
+class StepClock(StoppingCriteria):
+    """A stopping criterion that never stops: it notes the time each time `generate` has produced a token."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self.stamps = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        synchronize(self.device)
+        self.stamps.append(time.perf_counter())
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    def median_step_seconds(self) -> float:
+        """The median gap between successive tokens of the last call: its decoding step time."""
+        gaps = [later - earlier for earlier, later in zip(self.stamps, self.stamps[1:])]
+        if not gaps:
+            raise ValueError("A per-token time needs a call that produced two tokens at least.")
+        return statistics.median(gaps)
+
+
 def make_generate_call(
-    model, prompt_ids: torch.Tensor, new_tokens: int, cache: str, settings: BenchSettings, **kwargs
+    model,
+    prompt_ids: torch.Tensor,
+    new_tokens: int,
+    cache: str,
+    settings: BenchSettings,
+    clock: StepClock | None = None,
+    **kwargs,
 ):
-    """A closure running greedy generation of exactly `new_tokens` tokens with the given cache kind."""
+    """
+    A closure running greedy generation of exactly `new_tokens` tokens with the given cache kind, with `clock` (if
+    given) noting the time of every token.
+    """
     if cache not in CACHE_KINDS:
         raise ValueError(f"`cache` must be one of {CACHE_KINDS}, got {cache!r}.")
     options = (
@@ -63,6 +96,7 @@ def make_generate_call(
             max_new_tokens=new_tokens,
             min_new_tokens=new_tokens,
             pad_token_id=model.config.pad_token_id,
+            stopping_criteria=StoppingCriteriaList([clock]) if clock is not None else None,
             **options,
             **kwargs,
         )
@@ -70,20 +104,24 @@ def make_generate_call(
     return call
 
 
-def decoding_cases(calls: dict[str, Callable], new_tokens: int) -> dict[str, Callable]:
-    """Splits each named call factory `calls[name](n)` into the two timed cases `name/1` and `name/new_tokens`."""
-    cases = {}
-    for name, factory in calls.items():
-        cases[f"{name}/1"] = factory(1)
-        cases[f"{name}/{new_tokens}"] = factory(new_tokens)
-    return cases
-
-
-def per_token_seconds(times: dict[str, list[float]], name: str, new_tokens: int) -> list[float]:
-    """Per repetition, the decoding time of one token: (t(new_tokens) - t(1)) / (new_tokens - 1)."""
-    return [
-        (full - prefill) / (new_tokens - 1) for full, prefill in zip(times[f"{name}/{new_tokens}"], times[f"{name}/1"])
-    ]
+def interleaved_step_seconds(
+    calls: dict[str, Callable[[], object]], clocks: dict[str, StepClock], warmup: int, reps: int
+) -> dict[str, list[float]]:
+    """
+    Runs the calls interleaved as `timing.interleaved_times` does (`warmup` untimed rounds, then `reps`), and returns,
+    per call and repetition, the median decoding step time its clock noted.
+    """
+    names = list(calls)
+    for index in range(warmup):
+        for name in run_order(names, index):
+            calls[name]()
+    seconds = {name: [] for name in names}
+    for index in range(reps):
+        for name in run_order(names, index):
+            clocks[name].stamps.clear()
+            calls[name]()
+            seconds[name].append(clocks[name].median_step_seconds())
+    return seconds
 
 
 def summarize_per_token(seconds: list[float]) -> dict:

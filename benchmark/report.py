@@ -184,8 +184,8 @@ def _decoding_lines(results: dict) -> list[str]:
     return [
         "## Greedy decoding (batch 1)",
         "",
-        f"Prompt of {prompt} tokens; per-token time = (t({new} new tokens) - t(1 new token)) / {new - 1}, "
-        "so the prefill is excluded.",
+        f"Prompt of {prompt} tokens, {new} new tokens per call; per-token time = the median gap between successive "
+        "tokens of a call (noted by a stopping criterion that never stops), so the prefill is excluded.",
         "",
         *_table(header, body),
         *_operator_lines(rows, "size"),

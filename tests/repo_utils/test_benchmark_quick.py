@@ -32,6 +32,8 @@ sys.path.insert(0, str(BENCHMARK_DIR))
 
 from bench_memory import cpu_step_peak_bytes, create_optimizer_state, held_bytes  # noqa: E402
 from bench_settings import BenchSettings  # noqa: E402
+from decoding import StepClock, interleaved_step_seconds, make_generate_call  # noqa: E402
+from model_pairs import build_arlow, random_token_ids  # noqa: E402
 from targets import evaluate_targets  # noqa: E402
 from timing import interleaved_times, paired_ratio, run_order  # noqa: E402
 
@@ -197,6 +199,25 @@ def test_held_bytes_counts_parameters_and_optimizer_state_once():
     create_optimizer_state(fresh_model, fresh_optimizer)
     assert held_bytes(fresh_model, fresh_optimizer) == 3 * 256 * 128 * 4 + 4
     assert all(parameter.grad is None for parameter in fresh_model.parameters())
+
+
+def test_step_clock_notes_every_token_without_stopping_generation():
+    settings = BenchSettings.for_run("cpu", True, dtype="float32", attn="sdpa")
+    model = build_arlow("tiny", settings, cross_attention=False)
+    prompt_ids = random_token_ids(model.config.vocab_size, 1, 4, "cpu")
+    clocks = {"a": StepClock("cpu"), "b": StepClock("cpu")}
+    calls = {name: make_generate_call(model, prompt_ids, 6, "dynamic", settings, clocks[name]) for name in clocks}
+
+    output = calls["a"]()
+    assert output.shape == (1, 4 + 6)  # the clock never ends the generation early
+    assert len(clocks["a"].stamps) == 6  # one note per produced token: 5 gaps, the decoding steps
+    assert clocks["a"].stamps == sorted(clocks["a"].stamps)
+
+    seconds = interleaved_step_seconds(calls, clocks, warmup=1, reps=3)
+    assert {name: len(values) for name, values in seconds.items()} == {"a": 3, "b": 3}
+    assert all(value > 0 for values in seconds.values() for value in values)
+    with pytest.raises(ValueError, match="two tokens"):
+        StepClock("cpu").median_step_seconds()
 
 
 def test_interleaved_times_alternates_order():
