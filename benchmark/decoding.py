@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import torch
 from bench_settings import BenchSettings
-from timing import run_order, synchronize
+from timing import no_garbage_collection, run_order, synchronize
 
 from transformers import CompileConfig, StoppingCriteria, StoppingCriteriaList
 
@@ -119,7 +119,8 @@ def interleaved_step_seconds(
     for index in range(reps):
         for name in run_order(names, index):
             clocks[name].stamps.clear()
-            calls[name]()
+            with no_garbage_collection():
+                calls[name]()
             seconds[name].append(clocks[name].median_step_seconds())
     return seconds
 

@@ -13,9 +13,11 @@
 # limitations under the License.
 """Interleaved timing: every case runs once per repetition, in alternating order, so drift hits all cases alike."""
 
+import contextlib
+import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -24,6 +26,23 @@ def synchronize(device: str) -> None:
     """Waits for queued device work, so that a wall-clock reading covers it."""
     if device == "cuda":
         torch.cuda.synchronize()
+
+
+@contextlib.contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """
+    Collects garbage, then keeps Python's cycle collector off for the block, as `timeit` does: a collection that
+    happens to fall inside one timed call (the tokenizer makes thousands of Python objects per call) would otherwise
+    be charged to whichever case runs then. Reference counting still frees everything else.
+    """
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def interleaved_times(
@@ -44,11 +63,12 @@ def interleaved_times(
     times = {name: [] for name in names}
     for index in range(reps):
         for name in run_order(names, index):
-            synchronize(device)
-            start = time.perf_counter()
-            cases[name]()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
+            with no_garbage_collection():
+                synchronize(device)
+                start = time.perf_counter()
+                cases[name]()
+                synchronize(device)
+                times[name].append(time.perf_counter() - start)
     return times
 
 

@@ -16,6 +16,7 @@ Tests of `benchmark/`: the quick mode end to end (in a subprocess, every figure 
 asserted), and the measuring pieces whose results are exact (memory replay, interleaving order, ratios, targets).
 """
 
+import gc
 import json
 import os
 import subprocess
@@ -35,7 +36,7 @@ from bench_settings import BenchSettings  # noqa: E402
 from decoding import StepClock, interleaved_step_seconds, make_generate_call  # noqa: E402
 from model_pairs import build_arlow, random_token_ids  # noqa: E402
 from targets import evaluate_targets  # noqa: E402
-from timing import interleaved_times, paired_ratio, run_order  # noqa: E402
+from timing import interleaved_times, no_garbage_collection, paired_ratio, run_order  # noqa: E402
 
 
 MIB = 2**20
@@ -273,3 +274,13 @@ def test_settings_reject_bad_values():
         BenchSettings(sizes=("huge",))
     with pytest.raises(ValueError, match="tokens_per_step"):
         BenchSettings(seq_lens=(4096,), tokens_per_step=2048)
+
+
+def test_no_garbage_collection_pauses_and_restores_the_collector():
+    assert gc.isenabled()
+    with no_garbage_collection():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), no_garbage_collection():
+        raise RuntimeError("a failing case")
+    assert gc.isenabled()
