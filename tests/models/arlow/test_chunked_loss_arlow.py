@@ -78,7 +78,7 @@ class ArlowChunkedLossTest(unittest.TestCase):
         [
             ("every_position", {}),
             ("ignored_positions", {"ignored": True}),
-            ("num_items_in_batch_tensor", {"ignored": True, "num_items_in_batch": torch.tensor(13)}),
+            ("num_items_in_batch_tensor", {"ignored": True, "num_items_in_batch": 13, "as_tensor": True}),
             ("num_items_in_batch_int", {"num_items_in_batch": 5}),
             ("shift_labels", {"shift_labels": True}),
             ("padded_batch", {"ignored": True, "padded": True}),
@@ -91,7 +91,8 @@ class ArlowChunkedLossTest(unittest.TestCase):
         labels = _labels_with_ignored_positions(input_ids) if case.get("ignored") else input_ids
         kwargs = {"labels": labels}
         if "num_items_in_batch" in case:
-            kwargs["num_items_in_batch"] = case["num_items_in_batch"]
+            count = case["num_items_in_batch"]
+            kwargs["num_items_in_batch"] = torch.tensor(count) if case.get("as_tensor") else count
         if case.get("shift_labels"):
             # what context parallelism passes: labels already shifted, `labels` itself only switches the loss on
             kwargs["shift_labels"] = torch.roll(input_ids, -1, dims=1)
