@@ -217,6 +217,16 @@ class ArlowChunkedLossTest(unittest.TestCase):
         expected = model.loss_function(outputs.logits, input_ids, vocab_size=model.config.vocab_size)
         torch.testing.assert_close(outputs.loss, expected)
 
+    def test_compiles_without_graph_breaks(self):
+        model = _tiny_model().train()
+        input_ids = _input_ids(length=9)
+        torch._dynamo.reset()
+        explanation = torch._dynamo.explain(model)(input_ids, labels=input_ids)
+        torch._dynamo.reset()
+        # one graph: `torch.compile(..., fullgraph=True)` of a training step keeps working with the chunked loss
+        self.assertEqual(explanation.graph_break_count, 0, msg=[str(reason) for reason in explanation.break_reasons])
+        self.assertEqual(explanation.graph_count, 1)
+
     def test_labels_of_another_shape_raise(self):
         model = _tiny_model().train()
         input_ids = _input_ids(length=6)
