@@ -13,6 +13,8 @@
 # limitations under the License.
 """Arlow and Llama built with the same hyperparameters and, with cross-attention off, the same weights."""
 
+import contextlib
+
 import torch
 from bench_settings import MODEL_SIZES, BenchSettings
 
@@ -92,30 +94,31 @@ def build_pair(size: str, settings: BenchSettings, with_control: bool = False) -
     return models
 
 
+@contextlib.contextmanager
+def in_mode(models, training: bool):
+    """Puts every model in training (or eval) mode for the block, then back in the mode each was in."""
+    was_training = [model.training for model in models]
+    for model in models:
+        model.train(training)
+    try:
+        yield
+    finally:
+        for model, mode in zip(models, was_training):
+            model.train(mode)
+
+
 @torch.no_grad()
 def max_logit_difference(first, second, settings: BenchSettings) -> float:
-    generator = torch.Generator().manual_seed(0)
-    input_ids = torch.randint(3, first.config.vocab_size, (2, 16), generator=generator).to(settings.device)
-    was_training = first.training, second.training
-    first.eval()
-    second.eval()
-    difference = (first(input_ids).logits.float() - second(input_ids).logits.float()).abs().max().item()
-    first.train(was_training[0])
-    second.train(was_training[1])
-    return difference
+    input_ids = random_token_ids(first.config.vocab_size, 2, 16, settings.device)
+    with in_mode((first, second), training=False):
+        return (first(input_ids).logits.float() - second(input_ids).logits.float()).abs().max().item()
 
 
 def training_loss_difference(first, second, settings: BenchSettings) -> float:
     """|loss difference| of the two models in training mode, with gradients enabled (no backward pass is run)."""
-    generator = torch.Generator().manual_seed(0)
-    input_ids = torch.randint(3, first.config.vocab_size, (2, 16), generator=generator).to(settings.device)
-    was_training = first.training, second.training
-    first.train()
-    second.train()
-    with torch.enable_grad():
+    input_ids = random_token_ids(first.config.vocab_size, 2, 16, settings.device)
+    with in_mode((first, second), training=True), torch.enable_grad():
         losses = [model(input_ids=input_ids, labels=input_ids).loss.detach().float() for model in (first, second)]
-    first.train(was_training[0])
-    second.train(was_training[1])
     return (losses[0] - losses[1]).abs().item()
 
 
