@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import torch
 from bench_settings import BenchSettings
-from timing import no_garbage_collection, run_order, synchronize
+from timing import interleaved_times, synchronize
 
 from transformers import CompileConfig, StoppingCriteria, StoppingCriteriaList
 
@@ -108,21 +108,20 @@ def interleaved_step_seconds(
     calls: dict[str, Callable[[], object]], clocks: dict[str, StepClock], warmup: int, reps: int
 ) -> dict[str, list[float]]:
     """
-    Runs the calls interleaved as `timing.interleaved_times` does (`warmup` untimed rounds, then `reps`), and returns,
-    per call and repetition, the median decoding step time its clock noted.
+    Runs the calls interleaved by `timing.interleaved_times` (`warmup` untimed rounds, then `reps`), and returns, per
+    call and repetition, the median decoding step time its clock noted.
     """
-    names = list(calls)
-    for index in range(warmup):
-        for name in run_order(names, index):
-            calls[name]()
-    seconds = {name: [] for name in names}
-    for index in range(reps):
-        for name in run_order(names, index):
+
+    def restarting_clock(name: str) -> Callable[[], object]:
+        def call():
             clocks[name].stamps.clear()
-            with no_garbage_collection():
-                calls[name]()
-            seconds[name].append(clocks[name].median_step_seconds())
-    return seconds
+            return calls[name]()
+
+        return call
+
+    cases = {name: restarting_clock(name) for name in calls}
+    readings = {name: clocks[name].median_step_seconds for name in calls}
+    return interleaved_times(cases, warmup, reps, readings=readings)
 
 
 def summarize_per_token(seconds: list[float]) -> dict:

@@ -46,12 +46,16 @@ def no_garbage_collection() -> Iterator[None]:
 
 
 def interleaved_times(
-    cases: dict[str, Callable[[], object]], warmup: int, reps: int, device: str = "cpu"
+    cases: dict[str, Callable[[], object]],
+    warmup: int,
+    reps: int,
+    device: str = "cpu",
+    readings: dict[str, Callable[[], float]] | None = None,
 ) -> dict[str, list[float]]:
     """
     Runs every case `warmup` times untimed, then `reps` times timed, all interleaved (see `run_order`), so that a slow
     period of a shared machine or a thermal trend is spread over all cases. Returns the wall-clock seconds of each timed
-    run, per case.
+    run, per case; or, for a case with a `readings` entry, what that reading returns right after each timed run.
     """
     if not cases:
         raise ValueError("`interleaved_times` needs at least one case.")
@@ -68,7 +72,8 @@ def interleaved_times(
                 start = time.perf_counter()
                 cases[name]()
                 synchronize(device)
-                times[name].append(time.perf_counter() - start)
+                elapsed = time.perf_counter() - start
+            times[name].append(readings[name]() if readings and name in readings else elapsed)
     return times
 
 
