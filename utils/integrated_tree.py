@@ -64,7 +64,7 @@ UPSTREAM_CHECKOUT_ENV = "TRANSFORMERS_UPSTREAM_CHECKOUT"
 CONTRIBUTION = {
     "src/transformers/models/arlow": "src/transformers/models/arlow",
     "tests/models/arlow": "tests/models/arlow",
-    "docs/source/en/model_doc/arlow.md": "docs/source/en/model_doc/arlow.md",
+    "docs/source/en/model_doc/arlowgpt.md": "docs/source/en/model_doc/arlowgpt.md",
 }
 
 # The docs table of contents. The sdist ships no docs/, so the repository's file holds only the Arlow entry inside the

@@ -36,7 +36,7 @@ TOCTREE = """- title: API
     sections:
     - title: Text models
       sections:
-      - local: model_doc/arlow
+      - local: model_doc/arlowgpt
         title: Arlow
 """
 
@@ -62,7 +62,7 @@ def build(docs, build_dir):
 def repository_build(tmp_path_factory):
     build_dir = tmp_path_factory.mktemp("docs")
     result = build(DOCS_SOURCE, build_dir)
-    return result, build_dir / "transformers" / "main" / "en" / "model_doc" / "arlow.mdx"
+    return result, build_dir / "transformers" / "main" / "en" / "model_doc" / "arlowgpt.mdx"
 
 
 def test_built_page_contains_every_documented_object(repository_build):
@@ -90,10 +90,10 @@ def test_repository_docs_build_without_problems(repository_build):
 def test_unresolvable_autodoc_fails_naming_the_object(tmp_path):
     docs = tmp_path / "en"
     write(docs / "_toctree.yml", TOCTREE)
-    write(docs / "model_doc" / "arlow.md", "# Arlow\n\n## ArlowGhost\n\n[[autodoc]] ArlowGhost\n")
+    write(docs / "model_doc" / "arlowgpt.md", "# Arlow\n\n## ArlowGhost\n\n[[autodoc]] ArlowGhost\n")
     result = build(docs, tmp_path / "build")
     assert result.returncode == 1
-    assert "arlow.md" in result.stderr and "Unable to find ArlowGhost" in result.stderr
+    assert "arlowgpt.md" in result.stderr and "Unable to find ArlowGhost" in result.stderr
 
 
 def test_missing_docstring_and_undocumented_argument_fail(tmp_path):
@@ -101,11 +101,11 @@ def test_missing_docstring_and_undocumented_argument_fail(tmp_path):
     docs = tmp_path / "en"
     write(docs / "_toctree.yml", TOCTREE)
     write(
-        docs / "model_doc" / "arlow.md",
+        docs / "model_doc" / "arlowgpt.md",
         "# Arlow\n\n## A\n\n[[autodoc]] LlamaForSequenceClassification\n    - forward\n\n## B\n\n"
         "[[autodoc]] LlamaTokenizer\n    - none\n",
     )
     result = build(docs, tmp_path / "build")
     assert result.returncode == 1
-    assert "arlow.md:5: LlamaForSequenceClassification has no docstring" in result.stderr
-    assert "arlow.md:10: LlamaTokenizer does not document its argument `legacy`" in result.stderr
+    assert "arlowgpt.md:5: LlamaForSequenceClassification has no docstring" in result.stderr
+    assert "arlowgpt.md:10: LlamaTokenizer does not document its argument `legacy`" in result.stderr

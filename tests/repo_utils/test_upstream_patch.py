@@ -35,7 +35,7 @@ import integrated_tree  # noqa: E402
 from integrated_tree import REGISTRY_ENTRIES, TOCTREE, insert_toctree_entry  # noqa: E402
 
 
-CONTRIBUTION_PREFIXES = ("src/transformers/models/arlow/", "tests/models/arlow/", "docs/source/en/model_doc/arlow.md")
+CONTRIBUTION_PREFIXES = ("src/transformers/models/arlow/", "tests/models/arlow/", "docs/source/en/model_doc/arlowgpt.md")
 REGISTRY_FILES = sorted({entry.file for entry in REGISTRY_ENTRIES})
 
 UPSTREAM_TOCTREE = """- sections:
@@ -115,7 +115,7 @@ def test_patch_holds_the_contribution_and_registry_edits_only(patch_path):
         "src/transformers/models/arlow/modeling_arlow.py",
         "src/transformers/models/arlow/tokenization_arlow.py",
         "tests/models/arlow/test_modeling_arlow.py",
-        "docs/source/en/model_doc/arlow.md",
+        "docs/source/en/model_doc/arlowgpt.md",
         *REGISTRY_FILES,
     ):
         assert required in files, f"{required} is not in the patch"
@@ -162,12 +162,12 @@ def test_patch_applies_to_the_pristine_sdist_and_the_result_imports_arlow(patch_
 
 
 def test_toctree_entry_goes_to_its_sorted_place_and_is_idempotent():
-    merged = insert_toctree_entry(UPSTREAM_TOCTREE, "Text models", "model_doc/arlow", "Arlow")
+    merged = insert_toctree_entry(UPSTREAM_TOCTREE, "Text models", "model_doc/arlowgpt", "Arlow")
     lines = merged.split("\n")
-    position = lines.index("      - local: model_doc/arlow")
+    position = lines.index("      - local: model_doc/arlowgpt")
     assert lines[position - 1] == "        title: Apertus" and lines[position + 1] == "        title: Arlow"
     assert lines[position + 2] == "      - local: model_doc/bamba"
-    assert insert_toctree_entry(merged, "Text models", "model_doc/arlow", "Arlow") == merged
+    assert insert_toctree_entry(merged, "Text models", "model_doc/arlowgpt", "Arlow") == merged
     last = insert_toctree_entry(UPSTREAM_TOCTREE, "Text models", "model_doc/zz", "Zz").split("\n")
     assert last[last.index("      - local: model_doc/zz") - 1] == "        title: Bamba"
     assert last[last.index("      - local: model_doc/zz") + 2] == "    - title: Vision models"
@@ -175,7 +175,7 @@ def test_toctree_entry_goes_to_its_sorted_place_and_is_idempotent():
 
 def test_toctree_without_the_modality_is_an_error():
     with pytest.raises(integrated_tree.IntegratedTreeError, match="no API > Models > Audio models"):
-        insert_toctree_entry(UPSTREAM_TOCTREE, "Audio models", "model_doc/arlow", "Arlow")
+        insert_toctree_entry(UPSTREAM_TOCTREE, "Audio models", "model_doc/arlowgpt", "Arlow")
 
 
 def test_patch_with_an_upstream_checkout_edits_its_toctree(tmp_path):
@@ -185,7 +185,7 @@ def test_patch_with_an_upstream_checkout_edits_its_toctree(tmp_path):
     patch_path = write_patch(tmp_path / "with-toctree.patch", checkout)
     patch = patch_path.read_text(encoding="utf-8")
     assert TOCTREE in patched_files(patch)
-    assert "+      - local: model_doc/arlow\n+        title: Arlow\n" in patch
+    assert "+      - local: model_doc/arlowgpt\n+        title: Arlow\n" in patch
     root = pristine_checkout(tmp_path / "tree", toctree=UPSTREAM_TOCTREE)
     check = git(root, "apply", "--check", str(patch_path))
     assert check.returncode == 0, check.stderr
