@@ -34,12 +34,6 @@ class ArlowConfig(PreTrainedConfig):
         Whether the cross-attention blocks are run when `encoder_hidden_states` are given. Setting it to `False`
         keeps the weights but skips the blocks at run time. Without `encoder_hidden_states` the blocks are always
         skipped.
-    chunked_loss (`bool`, *optional*, defaults to `True`):
-        Whether [`ArlowForCausalLM`], given `labels` in training mode with gradients enabled, computes the
-        language-modelling loss from the final hidden states a chunk of tokens at a time, without materialising the
-        (tokens x vocabulary) float32 logits, their log-softmax and their gradient. The loss and the gradients are
-        those of the usual cross-entropy; the output's `logits` are then `None`. Evaluation, generation and calls
-        without `labels` always return the logits.
 
     The RoPE base can be given as `rope_theta` (defaults to `100000.0`); it is stored in
     `rope_parameters["rope_theta"]`. Arlow is always a causal decoder: `is_decoder` reads `True`, and setting it to
@@ -104,7 +98,6 @@ class ArlowConfig(PreTrainedConfig):
     eos_token_id: int | list[int] | None = 2
     cross_attention: bool = True
     use_cross_attention: bool = True
-    chunked_loss: bool = True
     head_dim: int | None = None
 
     def __post_init__(self, **kwargs):

@@ -587,19 +587,16 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         # Initialize weights and apply final processing
         self.post_init()
 
-    def _uses_chunked_loss(self) -> bool:
+    def _lm_head_is_plain_linear(self) -> bool:
         """
-        Whether a forward pass given `labels` computes the loss with `chunked_causal_lm_loss` instead of from full
-        logits: in training mode with gradients enabled, when `config.chunked_loss` is set and the default causal-LM
-        loss is in use. Anything that changes what `lm_head` computes keeps the usual path: a replaced or wrapped
-        module (adapters, quantization, kernels), hooks on it (offloading), or a sharded weight (tensor parallelism).
+        Whether `lm_head` computes exactly `hidden_states @ lm_head.weight.T`, so that `skip_logits=True` may compute
+        the loss from its weight without calling it. Anything that changes what `lm_head` computes makes the forward
+        call it instead: a replaced or wrapped module (adapters, quantization, kernels), hooks on it (offloading), or a
+        sharded weight (tensor parallelism).
         """
         lm_head = self.lm_head
         return (
-            self.config.chunked_loss
-            and self.training
-            and torch.is_grad_enabled()
-            and not hasattr(self, "_loss_function")
+            not hasattr(self, "_loss_function")
             and getattr(self.config, "loss_type", None) in (None, "ForCausalLM")
             and type(lm_head) is nn.Linear
             and lm_head.bias is None
@@ -621,9 +618,15 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
+        skip_logits: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> CausalLMOutputWithCrossAttentions:
         r"""
+        skip_logits (`bool`, *optional*):
+            Whether to compute only the loss, without materialising the (tokens x vocabulary) logits: the loss is then
+            computed from the final hidden states and `lm_head.weight` a chunk of tokens at a time, with the same value
+            and gradients, and the output's `logits` is `None`. Requires `labels`. By default the logits are returned.
+
         Example:
 
         ```python
@@ -654,13 +657,18 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         hidden_states = outputs.last_hidden_state
         hidden_states = slice_logits_to_keep(hidden_states, logits_to_keep)
 
+        if skip_logits and labels is None:
+            raise ValueError("`skip_logits=True` computes only the loss, so it needs `labels`.")
+
         logits = loss = None
-        if labels is not None and self._uses_chunked_loss():
+        if skip_logits and self._lm_head_is_plain_linear():
             loss = chunked_causal_lm_loss(hidden_states, self.lm_head.weight, labels, **kwargs)
         else:
             logits = self.lm_head(hidden_states)
             if labels is not None:
                 loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
+            if skip_logits:
+                logits = None
 
         return CausalLMOutputWithCrossAttentions(
             loss=loss,
