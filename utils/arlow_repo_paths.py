@@ -37,7 +37,9 @@ MODEL_TYPE = "arlowgpt"
 MODEL_DIR = REPO_ROOT / "src" / "transformers" / "models" / MODEL_NAME
 MODEL_TEST_DIR = REPO_ROOT / "tests" / "models" / MODEL_NAME
 DOCS_SOURCE = REPO_ROOT / "docs" / "source" / "en"
-DOC_PAGE = DOCS_SOURCE / "model_doc" / f"{MODEL_NAME}.md"
+# Upstream names a model's page after its `model_type` (`check_model_type_doc_match` in `utils/check_repo.py`), as
+# it does for `openai-gpt`, whose folder is `openai`.
+DOC_PAGE = DOCS_SOURCE / "model_doc" / f"{MODEL_TYPE}.md"
 TOCTREE = DOCS_SOURCE / "_toctree.yml"
 INTEGRATED_TREE = REPO_ROOT / "build" / "integrated"
 
@@ -153,6 +155,27 @@ def exported_objects(model_dir: Path) -> dict[str, Path]:
         for name in module_all(module) or []:
             exported[name] = module
     return exported
+
+
+def config_model_types(model_dir: Path) -> dict[str, Path]:
+    """The `model_type = "..."` class attributes of the folder's `configuration_*.py` files, mapped to the file."""
+    found: dict[str, Path] = {}
+    for module in sorted(Path(model_dir).glob("configuration_*.py")):
+        for node in ast.walk(parse_python(module)):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for statement in node.body:
+                targets = statement.targets if isinstance(statement, ast.Assign) else []
+                if isinstance(statement, ast.AnnAssign):
+                    targets = [statement.target]
+                value = getattr(statement, "value", None)
+                if (
+                    any(isinstance(t, ast.Name) and t.id == "model_type" for t in targets)
+                    and isinstance(value, ast.Constant)
+                    and isinstance(value.value, str)
+                ):
+                    found[value.value] = module
+    return found
 
 
 def base_names(node: ast.ClassDef) -> list[str]:

@@ -12,11 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Checks the model page carries the dates line upstream's `utils/add_dates.py` maintains: right below the copyright
-comment that opens the page, `*This model was released on <date> and added to Hugging Face Transformers on
-<YYYY-MM-DD>.*`, where the release date is a `YYYY-MM-DD` date or the `{release_date}` placeholder (no paper), and the
-added date is the date of the first commit of the model's `__init__.py` (checked when the folder is under git).
-`--fix_and_overwrite` inserts the line or corrects the added date, as `add_dates.py` does.
+Checks the model page carries the dates line of upstream's `utils/add_dates.py` (`--check-only`, run by upstream's
+`make check-repository-consistency`), matched by the same pattern: either
+`*This model was published in HF papers on <date> and contributed to Hugging Face Transformers on <YYYY-MM-DD>.*` for a
+model with a paper on HF papers, or `*This model was contributed to Hugging Face Transformers on <YYYY-MM-DD>.*` for a
+model without one. As upstream, the contributed date may differ by at most one day from the first commit of the model's
+`__init__.py` (checked when the folder is under git). The project also asks what upstream's fix mode writes: the line
+right below the copyright comment that opens the page, and a real `YYYY-MM-DD` paper date. `--fix_and_overwrite`
+inserts the line or corrects the contributed date, as `add_dates.py` does.
 """
 
 from __future__ import annotations
@@ -31,12 +34,17 @@ from pathlib import Path
 from arlow_repo_paths import DOC_PAGE, MODEL_DIR, relative, run_check
 
 
-# The line as upstream's `add_dates.py` matches it; it sits right after the first `-->`.
+# Upstream's `_get_dates_pattern_match` pattern, searched anywhere in the page: group 1 is the paper date (absent for
+# a model without a paper), group 2 the date the model was contributed.
 DATES_LINE = re.compile(
-    r"\n\*This model was released on (.*) and added to Hugging Face Transformers on (\d{4}-\d{2}-\d{2})\.\*"
+    r"\n\*This model was (?:published in HF papers on (.*) and )?contributed to Hugging Face Transformers on "
+    r"(\d{4}-\d{2}-\d{2})\.\*"
 )
-RELEASE_PLACEHOLDER = "{release_date}"
+# The date-like lines of earlier versions of `add_dates.py`, which upstream's pattern no longer accepts.
+OUTDATED_LINE = re.compile(r"\n\*This model was released on .* and added to Hugging Face Transformers on .*\*")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Upstream tolerates one day between the line and the first commit (time zones).
+TOLERANCE = datetime.timedelta(days=1)
 
 
 def first_commit_date(path: Path) -> str | None:
@@ -54,14 +62,28 @@ def first_commit_date(path: Path) -> str | None:
     return log[0] if log else None
 
 
-def is_date(text: str) -> bool:
-    if not ISO_DATE.match(text):
-        return False
+def parse_date(text: str | None) -> datetime.date | None:
+    if text is None or not ISO_DATE.match(text):
+        return None
     try:
-        datetime.date.fromisoformat(text)
+        return datetime.date.fromisoformat(text)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def dates_line(paper_date: str | None, contributed: str) -> str:
+    """The line `add_dates.py` writes, with or without a paper date."""
+    if paper_date is None:
+        return f"\n*This model was contributed to Hugging Face Transformers on {contributed}.*"
+    return f"\n*This model was published in HF papers on {paper_date} and contributed to Hugging Face Transformers on {contributed}.*"
+
+
+def copyright_end(content: str) -> int | None:
+    """Where the opening copyright comment ends, or None when the page does not open with one."""
+    if not content.startswith("<!--") or "-->" not in content:
+        return None
+    end = content.index("-->")
+    return end + len("-->") if "Copyright" in content[:end] else None
 
 
 def check(args: argparse.Namespace) -> list[str]:
@@ -69,32 +91,36 @@ def check(args: argparse.Namespace) -> list[str]:
     if not page.is_file():
         return [f"{relative(page)} does not exist"]
     content = page.read_text(encoding="utf-8")
-    if not content.startswith("<!--") or "-->" not in content:
+    marker_end = copyright_end(content)
+    if marker_end is None:
         return [f"{relative(page)}: the page must open with its copyright comment (`<!--Copyright ... -->`)"]
-    if "Copyright" not in content[: content.index("-->")]:
-        return [f"{relative(page)}: the opening comment carries no copyright notice"]
-    marker_end = content.index("-->") + len("-->")
-    match = DATES_LINE.match(content, marker_end)
+    match = DATES_LINE.search(content)
     if match is None:
-        where = "elsewhere in the page" if DATES_LINE.search(content) else "anywhere"
+        outdated = OUTDATED_LINE.search(content)
+        found = f"; found the outdated form {outdated.group(0).strip()!r}" if outdated else ""
         return [
-            f"{relative(page)}: the dates line must follow the copyright comment directly, but it is {where}; "
-            "expected `*This model was released on {release_date} and added to Hugging Face Transformers on "
-            "YYYY-MM-DD.*` (run `python utils/check_doc_dates.py --fix_and_overwrite`)"
+            f"{relative(page)}: missing dates line (upstream's `add_dates.py --check-only` rejects the page): expected "
+            "`*This model was contributed to Hugging Face Transformers on YYYY-MM-DD.*`, or `*This model was "
+            "published in HF papers on YYYY-MM-DD and contributed to Hugging Face Transformers on YYYY-MM-DD.*`"
+            f"{found} (run `python utils/check_doc_dates.py --fix_and_overwrite`)"
         ]
     problems = []
-    released, added = match.group(1), match.group(2)
-    if released != RELEASE_PLACEHOLDER and not is_date(released):
+    if match.start() != marker_end:
         problems.append(
-            f"{relative(page)}: release date {released!r} is neither a YYYY-MM-DD date nor `{RELEASE_PLACEHOLDER}`"
+            f"{relative(page)}: the dates line must follow the copyright comment directly (where `add_dates.py` "
+            "writes it)"
         )
-    if not is_date(added):
-        problems.append(f"{relative(page)}: added date {added!r} is not a valid date")
-    expected_added = first_commit_date(init) if init.is_file() else None
-    if expected_added is not None and added != expected_added:
+    paper_date, contributed = match.group(1), match.group(2)
+    if paper_date is not None and parse_date(paper_date) is None:
+        problems.append(f"{relative(page)}: HF papers date {paper_date!r} is not a valid YYYY-MM-DD date")
+    contributed_date = parse_date(contributed)
+    if contributed_date is None:
+        problems.append(f"{relative(page)}: contributed date {contributed!r} is not a valid date")
+    expected = parse_date(first_commit_date(init) if init.is_file() else None)
+    if contributed_date is not None and expected is not None and abs(contributed_date - expected) > TOLERANCE:
         problems.append(
-            f"{relative(page)}: added date {added} differs from the first commit of {relative(init)} "
-            f"({expected_added}); run `python utils/check_doc_dates.py --fix_and_overwrite`"
+            f"{relative(page)}: contributed date {contributed} differs by more than a day from the first commit of "
+            f"{relative(init)} ({expected}); run `python utils/check_doc_dates.py --fix_and_overwrite`"
         )
     return problems
 
@@ -104,26 +130,25 @@ def fix(args: argparse.Namespace) -> list[str]:
     if not page.is_file():
         return []
     content = page.read_text(encoding="utf-8")
-    if not content.startswith("<!--") or "-->" not in content:
+    marker_end = copyright_end(content)
+    if marker_end is None:
         return []
-    added = (first_commit_date(init) if init.is_file() else None) or datetime.date.today().isoformat()
-    marker_end = content.index("-->") + len("-->")
-    match = DATES_LINE.match(content, marker_end)
-    if match is None:
-        released = RELEASE_PLACEHOLDER
-        elsewhere = DATES_LINE.search(content)
-        if elsewhere is not None:
-            released = elsewhere.group(1)
-            content = content[: elsewhere.start()] + content[elsewhere.end() :]
-        line = f"\n*This model was released on {released} and added to Hugging Face Transformers on {added}.*"
-        new = content[:marker_end] + line + content[marker_end:]
-    elif match.group(2) != added:
-        line = f"\n*This model was released on {match.group(1)} and added to Hugging Face Transformers on {added}.*"
-        new = content[:marker_end] + line + content[match.end() :]
+    contributed = (first_commit_date(init) if init.is_file() else None) or datetime.date.today().isoformat()
+    match = DATES_LINE.search(content)
+    paper_date = match.group(1) if match is not None else None
+    if match is not None:
+        if match.start() == marker_end and match.group(2) == contributed:
+            return []
+        content = content[: match.start()] + content[match.end() :]
     else:
-        return []
-    page.write_text(new, encoding="utf-8")
-    return [f"{relative(page)}: dates line set (added {added})"]
+        outdated = OUTDATED_LINE.search(content)
+        if outdated is not None:
+            content = content[: outdated.start()] + content[outdated.end() :]
+    marker_end = copyright_end(content)
+    page.write_text(
+        content[:marker_end] + dates_line(paper_date, contributed) + content[marker_end:], encoding="utf-8"
+    )
+    return [f"{relative(page)}: dates line set (contributed {contributed})"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,8 +13,10 @@
 # limitations under the License.
 """
 Checks the docs table of contents the way upstream's `utils/check_doc_toc.py` does: under API > Models, every modality
-section lists each page once and in alphabetical order of title (case-insensitive). It also checks the model page has
-its entry in the "Text models" section and that every page the toctree names exists. `--fix_and_overwrite` removes
+section lists each page once and in alphabetical order of title (case-insensitive), and, as its
+`ensure_all_models_in_toctree`, every page of `model_doc/` is listed and every listed page exists. It also checks the
+model page has its entry in the "Text models" section under the model type's name (`local: model_doc/<model_type>`,
+the page name `check_model_type_doc_match` of upstream's `utils/check_repo.py` asks for). `--fix_and_overwrite` removes
 duplicates and sorts, as upstream's fix mode does.
 """
 
@@ -26,7 +28,17 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
-from arlow_repo_paths import DOC_PAGE, TOCTREE, load_toctree, model_doc_modalities, relative, run_check, toctree_entry
+from arlow_repo_paths import (
+    DOC_PAGE,
+    MODEL_DIR,
+    TOCTREE,
+    config_model_types,
+    load_toctree,
+    model_doc_modalities,
+    relative,
+    run_check,
+    toctree_entry,
+)
 
 
 MODALITY = "Text models"
@@ -66,6 +78,15 @@ def check(args: argparse.Namespace) -> list[str]:
     problems = []
     for modality in modalities:
         problems += modality_problems(modality, f"{relative(toctree_path)}: API > Models > {modality.get('title')}")
+    try:
+        model_types = sorted(config_model_types(Path(args.model_dir)))
+    except ValueError as error:
+        return problems + [str(error)]
+    if model_types and page.stem not in model_types:
+        problems.append(
+            f"{relative(page)}: the page must be named after the model type, as upstream's `check_repo.py` asks, so "
+            f"the toctree entry is `local: model_doc/{model_types[0]}`"
+        )
     local = f"{page.parent.name}/{page.stem}"
     found = toctree_entry(toctree, toctree_path, local)
     if found is None:
@@ -73,6 +94,17 @@ def check(args: argparse.Namespace) -> list[str]:
     elif found[0] != MODALITY:
         problems.append(f"{relative(toctree_path)}: {local} is listed under {found[0]!r}, expected {MODALITY!r}")
     docs_root = toctree_path.parent
+    listed = {
+        entry["local"]
+        for modality in modalities
+        for entry in modality["sections"]
+        if isinstance(entry, dict) and "local" in entry
+    }
+    for model_page in sorted((docs_root / "model_doc").glob("*.md")):
+        if model_page.stem != "auto" and f"model_doc/{model_page.stem}" not in listed:
+            problems.append(
+                f"{relative(toctree_path)}: {relative(model_page)} is in `model_doc` but not under API > Models"
+            )
     for modality in modalities:
         for entry in modality["sections"]:
             if isinstance(entry, dict) and "local" in entry and not (docs_root / f"{entry['local']}.md").is_file():
@@ -119,6 +151,7 @@ def fix(args: argparse.Namespace) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--toctree", type=Path, default=TOCTREE, help="the toctree (default: the repository's)")
     parser.add_argument("--page", type=Path, default=DOC_PAGE, help="the model page it must list (default: Arlow's)")
+    parser.add_argument("--model_dir", type=Path, default=MODEL_DIR, help="the model folder (default: Arlow's)")
 
 
 if __name__ == "__main__":

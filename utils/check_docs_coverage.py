@@ -17,8 +17,9 @@ Checks the model page documents the model's public objects, as `check_all_object
 `__all__` has an `[[autodoc]]` block (upstream's exemptions apply: `XPreTrainedModel`, names ending in `Layer`,
 `Attention`, `Embeddings`, `Encoder`, `Decoder`, and constants); every `[[autodoc]]` names an object that exists (an
 exported name, or a `models.<folder>.<module>.<name>` path to a top-level definition) and appears once; every method
-listed under a block is defined by its class; and the page is named after the model folder, the module its model type
-maps to (`check_model_type_doc_match`). No fix mode (upstream has none).
+listed under a block is defined by its class; and the page is named after the model type its configuration declares,
+not after the module folder (`check_model_type_doc_match`: `openai-gpt.md` documents the folder `openai`). No fix mode
+(upstream has none).
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ import ast
 import importlib
 import sys
 from collections import Counter
+from difflib import get_close_matches
 from pathlib import Path
 
 from arlow_repo_paths import (
     DOC_PAGE,
     MODEL_DIR,
     autodoc_blocks,
+    config_model_types,
     exported_objects,
     parse_python,
     relative,
@@ -92,6 +95,28 @@ def class_defines(module: Path, node: ast.ClassDef, method: str, model_dir: Path
     return callable(getattr(getattr(imported, node.name, None), method, None))
 
 
+def page_name_problems(page: Path, model_dir: Path) -> list[str]:
+    """
+    Upstream's `check_model_type_doc_match`: a model page is named after a model type (a key of `CONFIG_MAPPING_NAMES`,
+    which is the config's `model_type`), not after the module folder, e.g. `openai-gpt.md` for the folder `openai`.
+    """
+    try:
+        model_types = config_model_types(model_dir)
+    except ValueError as error:
+        return [str(error)]
+    if not model_types:
+        return [f"{relative(model_dir)}: no configuration class sets `model_type`, so the page name cannot be checked"]
+    if page.stem in model_types:
+        return []
+    close = get_close_matches(page.stem, list(model_types))
+    hint = f" Did you mean {'/'.join(close)}?" if close else ""
+    expected = " or ".join(f"{model_type}.md" for model_type in sorted(model_types))
+    return [
+        f"{relative(page)}: {page.stem} is not a proper model identifier.{hint} The page must be named after the "
+        f"model type ({relative(model_types[sorted(model_types)[0]])} sets it): {expected}"
+    ]
+
+
 def check(args: argparse.Namespace) -> list[str]:
     page, model_dir = Path(args.page), Path(args.model_dir)
     if not page.is_file():
@@ -100,8 +125,7 @@ def check(args: argparse.Namespace) -> list[str]:
     exported = exported_objects(model_dir)
     where = relative(page)
     problems = []
-    if page.stem != model_dir.name:
-        problems.append(f"{where}: the page must be named after the model folder: {model_dir.name}.md")
+    problems += page_name_problems(page, model_dir)
     counts = Counter(block.name for block in blocks)
     problems += [f"{where}: `[[autodoc]] {name}` appears {n} times" for name, n in counts.items() if n > 1]
     documented = {block.name.split(".")[-1] for block in blocks}

@@ -127,7 +127,7 @@ PAGE = """<!--Copyright 2026 The Toy Authors. All rights reserved.
 Licensed under the Apache License, Version 2.0.
 
 -->
-*This model was released on {release_date} and added to Hugging Face Transformers on 2026-01-02.*
+*This model was contributed to Hugging Face Transformers on 2026-01-02.*
 
 # Toy
 

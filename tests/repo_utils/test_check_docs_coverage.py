@@ -50,9 +50,30 @@ def test_documented_method_the_class_lacks_is_reported(toy):
     assert "ToyModel has no method `fly`" in result.stderr
 
 
-def test_page_named_differently_from_the_model_folder_is_reported(toy):
+def give_toy_model_type(toy, model_type):
+    """The toy config declares `model_type` (folder `toy`), as Arlow's declares `arlowgpt` (folder `arlow`)."""
+    toy.edit(toy.model_dir / "configuration_toy.py", 'model_type = "toy"', f'model_type = "{model_type}"')
+
+
+def test_page_named_after_the_folder_instead_of_the_model_type_is_reported(toy):
+    give_toy_model_type(toy, "toygpt")
+    result = run_check("check_docs_coverage", "--page", toy.page, "--model_dir", toy.model_dir)
+    assert result.returncode == 1
+    assert "toy.md: toy is not a proper model identifier. Did you mean toygpt?" in result.stderr
+    assert "must be named after the model type" in result.stderr and "toygpt.md" in result.stderr
+
+
+def test_page_named_after_the_model_type_passes(toy):
+    give_toy_model_type(toy, "toygpt")
     renamed = toy.page.with_name("toygpt.md")
     toy.page.rename(renamed)
     result = run_check("check_docs_coverage", "--page", renamed, "--model_dir", toy.model_dir)
+    assert result.returncode == 0, result.stderr
+
+
+def test_page_named_after_neither_is_reported(toy):
+    renamed = toy.page.with_name("other.md")
+    toy.page.rename(renamed)
+    result = run_check("check_docs_coverage", "--page", renamed, "--model_dir", toy.model_dir)
     assert result.returncode == 1
-    assert "toygpt.md: the page must be named after the model folder: toy.md" in result.stderr
+    assert "other.md: other is not a proper model identifier. The page must be named" in result.stderr
