@@ -23,7 +23,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from transformers import ArlowConfig, ArlowTokenizer, ArlowTokenizerFast, AutoTokenizer
+from transformers import ArlowConfig, ArlowTokenizer, ArlowTokenizerFast, AutoTokenizer, TokenizersBackend
 from transformers.testing_utils import require_sentencepiece, require_tokenizers, require_torch
 
 from ...test_tokenization_common import TokenizerTesterMixin
@@ -245,37 +245,40 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
 
     def test_missing_or_malformed_files(self):
         with tempfile.TemporaryDirectory() as tmp_dir:
-            with self.assertRaisesRegex(ValueError, "neither a `tokenizer.json` nor a SentencePiece"):
+            with self.assertRaisesRegex(ValueError, "holds no `tokenizer.json`, `vocab.json` or SentencePiece"):
                 ArlowTokenizer.from_pretrained(tmp_dir)
 
             tokenizer_file = Path(tmp_dir, "tokenizer.json")
             tokenizer_file.write_text("{ this is not json", encoding="utf-8")
-            with self.assertRaisesRegex(ValueError, "tokenizer.json is not valid tokenizer JSON"):
+            with self.assertRaisesRegex(ValueError, "tokenizer.json is not a valid tokenizer file"):
                 ArlowTokenizer.from_pretrained(tmp_dir)
-            with self.assertRaisesRegex(ValueError, "tokenizer.json is not valid tokenizer JSON"):
+            with self.assertRaisesRegex(ValueError, "tokenizer.json is not a valid tokenizer file"):
                 ArlowTokenizer(tokenizer_file=str(tokenizer_file))
 
             tokenizer_file.write_text(json.dumps({"model": {"type": "WordLevel", "vocab": {}}}), encoding="utf-8")
-            with self.assertRaisesRegex(ValueError, "does not hold a BPE model"):
+            with self.assertRaisesRegex(ValueError, "holds a WordLevel model, but ArlowTokenizer is a BPE tokenizer"):
                 ArlowTokenizer.from_pretrained(tmp_dir)
 
         with self.assertRaisesRegex(FileNotFoundError, "does not exist"):
             ArlowTokenizer(tokenizer_file="/nonexistent/tokenizer.json")
-        with self.assertRaisesRegex(FileNotFoundError, "does not exist"):
+        with self.assertRaisesRegex(FileNotFoundError, "/nonexistent/vocab.json does not exist"):
             ArlowTokenizer(vocab="/nonexistent/vocab.json", merges="/nonexistent/merges.txt")
+        with self.assertRaisesRegex(FileNotFoundError, "needs a `merges.txt` path"):
+            ArlowTokenizer(vocab=str(BYTE_LEVEL_DIR / "tokenizer.json"))
 
     def test_merges_that_do_not_match_the_vocab(self):
         model = json.loads((BYTE_LEVEL_DIR / "tokenizer.json").read_text(encoding="utf-8"))["model"]
         vocab = dict(model["vocab"])
         # A merge whose result is not in the vocabulary.
-        with self.assertRaisesRegex(ValueError, r"merge #0 \('a', 'b'\) needs the token 'ab'"):
+        with self.assertRaisesRegex(ValueError, r"Merge #0 \('a', 'b'\) is not a pair of tokens whose merge is in"):
             ArlowTokenizer(vocab=vocab, merges=[("a", "b")] + model["merges"])
         # A merge of a token that is not in the vocabulary.
-        with self.assertRaisesRegex(ValueError, "needs the token '<missing>'"):
+        with self.assertRaisesRegex(ValueError, r"Merge #0 \('<missing>', 'a'\) is not a pair"):
             ArlowTokenizer(vocab=vocab, merges=[("<missing>", "a")])
         with self.assertRaisesRegex(ValueError, "is not a pair of tokens"):
             ArlowTokenizer(vocab=vocab, merges=["a b c"])
-        with self.assertRaisesRegex(ValueError, "Merges were given without a vocabulary"):
+        # Merges of the default vocabulary (special tokens and byte symbols) that it does not hold.
+        with self.assertRaisesRegex(ValueError, "is not a pair of tokens whose merge is in the vocabulary"):
             ArlowTokenizer(merges=model["merges"])
         # A vocabulary without all the byte symbols cannot encode every text.
         del vocab["Ā"]
@@ -284,34 +287,38 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
 
     def test_vocab_size_too_small_for_training(self):
         with self.assertRaisesRegex(ValueError, "vocab_size=200 is too small.*at least 259"):
-            ArlowTokenizer.train_from_iterator(["some text"], vocab_size=200)
+            ArlowTokenizer().train_new_from_iterator(["some text"], vocab_size=200)
         with self.assertRaisesRegex(ValueError, "at least 260"):
-            ArlowTokenizer.train_from_iterator(["some text"], vocab_size=259, extra_special_tokens=["<|tool|>"])
-        smallest = ArlowTokenizer.train_from_iterator(["some text"], vocab_size=259)
+            ArlowTokenizer().train_new_from_iterator(["some text"], 259, new_special_tokens=["<|tool|>"])
+        smallest = ArlowTokenizer().train_new_from_iterator(["some text"], vocab_size=259)
         self.assertEqual(len(smallest), 259)
         self.assertEqual(smallest.decode(smallest.encode("any text ✓", add_special_tokens=False)), "any text ✓")
 
-    def test_training(self):
+    def test_training_from_scratch(self):
+        # An untrained tokenizer (special tokens and byte symbols) trained with the base class's method.
         corpus = _load_fixture_script().read_corpus()
         for vocab_size in (300, 500):
-            tokenizer = ArlowTokenizer.train_from_iterator(iter(corpus), vocab_size=vocab_size, min_frequency=2)
+            tokenizer = ArlowTokenizer().train_new_from_iterator(iter(corpus), vocab_size=vocab_size)
+            self.assertIsInstance(tokenizer, ArlowTokenizer)
             self.assertEqual(len(tokenizer), vocab_size)
             self.assertEqual([tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id], [0, 1, 2])
             self.assertEqual(tokenizer.decode(tokenizer.encode(corpus[0]), skip_special_tokens=True), corpus[0])
-        # Batches of texts are accepted too, and more special tokens come right after the three default ones.
-        batched = ArlowTokenizer.train_from_iterator(
-            [corpus[:3], corpus[3:]], vocab_size=400, extra_special_tokens=["<|tool|>"], add_eos_token=True
+        # Batches of texts are accepted too, and new special tokens come right after the three default ones.
+        batched = ArlowTokenizer(add_eos_token=True).train_new_from_iterator(
+            [corpus[:3], corpus[3:]], vocab_size=400, new_special_tokens=["<|tool|>"]
         )
         self.assertEqual(batched.convert_tokens_to_ids("<|tool|>"), 3)
         self.assertEqual(batched.encode("Hi")[-1], batched.eos_token_id)
+        self.assertEqual(batched.encode("Hi")[0], batched.bos_token_id)
 
     def test_training_is_deterministic(self):
         corpus = _load_fixture_script().read_corpus()
         with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
-            ArlowTokenizer.train_from_iterator(corpus, vocab_size=700).save_pretrained(first)
-            ArlowTokenizer.train_from_iterator(iter(corpus), vocab_size=700).save_pretrained(second)
+            ArlowTokenizer().train_new_from_iterator(corpus, 700, min_frequency=2).save_pretrained(first)
+            ArlowTokenizer().train_new_from_iterator(iter(corpus), 700, min_frequency=2).save_pretrained(second)
             first_json = Path(first, "tokenizer.json").read_bytes()
             self.assertEqual(first_json, Path(second, "tokenizer.json").read_bytes())
+            # `min_frequency` reaches the trainer: the corpus has only 684 tokens that occur twice.
             self.assertEqual(len(json.loads(first_json)["model"]["vocab"]), 684)
 
     def test_train_new_from_iterator(self):
@@ -324,6 +331,49 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
         ids = new_tokenizer.encode("Hello world!")
         self.assertEqual([ids[0], ids[-1]], [1, 2])
         self.assertEqual(new_tokenizer.decode(ids, skip_special_tokens=True), "Hello world!")
+        # The pipeline (pre-tokenizer, decoder) is the one it was trained from.
+        self.assertEqual(
+            new_tokenizer.backend_tokenizer.pre_tokenizer.__getstate__(),
+            tokenizer.backend_tokenizer.pre_tokenizer.__getstate__(),
+        )
+
+    def test_vocab_and_merges_files(self):
+        # A folder in the layout of upstream's byte-level BPE tokenizers (`vocab.json`, `merges.txt`) loads.
+        reference = self.get_tokenizer()
+        model = json.loads((BYTE_LEVEL_DIR / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+        self.assertEqual(
+            ArlowTokenizer.vocab_files_names,
+            {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"},
+        )
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            Path(tmp_dir, "vocab.json").write_text(json.dumps(model["vocab"]), encoding="utf-8")
+            merges = "\n".join(" ".join(pair) for pair in model["merges"])
+            Path(tmp_dir, "merges.txt").write_text(f"#version: 0.2\n{merges}\n", encoding="utf-8")
+            loaded = ArlowTokenizer.from_pretrained(tmp_dir)
+        text = "The keeper counted 112 steps, 😊"
+        self.assertEqual(loaded.encode(text), reference.encode(text))
+        self.assertEqual(loaded.get_vocab(), reference.get_vocab())
+
+    def test_loads_without_arlow(self):
+        # The saved `tokenizer.json` is a complete byte-level BPE pipeline (BOS template included), so the generic
+        # backend of any transformers loads it; saving that under its own class name gives a folder that loads with
+        # `AutoTokenizer` where Arlow is not installed (`tokenizer_class: "TokenizersBackend"`).
+        tokenizer = self.get_tokenizer()
+        text = "Hello world, 12345 😊"
+        with tempfile.TemporaryDirectory() as arlow_dir, tempfile.TemporaryDirectory() as generic_dir:
+            tokenizer.save_pretrained(arlow_dir)
+            generic = TokenizersBackend(
+                tokenizer_file=str(Path(arlow_dir, "tokenizer.json")), **tokenizer.special_tokens_map
+            )
+            self.assertEqual(generic.encode(text), tokenizer.encode(text))
+            self.assertEqual(generic.decode(generic.encode(text), skip_special_tokens=True), text)
+            generic.save_pretrained(generic_dir)
+            config = json.loads(Path(generic_dir, "tokenizer_config.json").read_text(encoding="utf-8"))
+            self.assertEqual(config["tokenizer_class"], "TokenizersBackend")
+            reloaded = AutoTokenizer.from_pretrained(generic_dir)
+            self.assertIs(type(reloaded), TokenizersBackend)
+            self.assertEqual(reloaded.encode(text), tokenizer.encode(text))
+            self.assertEqual(reloaded.pad_token_id, tokenizer.pad_token_id)
 
     def test_fixtures_regenerate_identically(self):
         script = _load_fixture_script()
