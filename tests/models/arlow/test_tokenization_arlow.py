@@ -355,25 +355,37 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
         self.assertEqual(loaded.get_vocab(), reference.get_vocab())
 
     def test_loads_without_arlow(self):
-        # The saved `tokenizer.json` is a complete byte-level BPE pipeline (BOS template included), so the generic
-        # backend of any transformers loads it; saving that under its own class name gives a folder that loads with
-        # `AutoTokenizer` where Arlow is not installed (`tokenizer_class: "TokenizersBackend"`).
+        # The saved `tokenizer.json` is a complete byte-level BPE pipeline (BOS template included). A transformers
+        # without Arlow loads the saved folder with `AutoTokenizer`, which falls back to `TokenizersBackend` for the
+        # unknown `tokenizer_class: "ArlowTokenizer"`; only the class attribute `padding_side="left"` is not carried.
         tokenizer = self.get_tokenizer()
         text = "Hello world, 12345 😊"
         with tempfile.TemporaryDirectory() as arlow_dir, tempfile.TemporaryDirectory() as generic_dir:
             tokenizer.save_pretrained(arlow_dir)
+            fallback = TokenizersBackend.from_pretrained(arlow_dir)
+            self.assertEqual(fallback.encode(text), tokenizer.encode(text))
+            self.assertEqual(fallback.all_special_tokens, tokenizer.all_special_tokens)
+            self.assertEqual(fallback.padding_side, "right")
+
+            # Saved under the generic class, with the padding side as an argument: `AutoTokenizer` of any
+            # transformers loads it the same way (`tokenizer_class: "TokenizersBackend"`).
             generic = TokenizersBackend(
-                tokenizer_file=str(Path(arlow_dir, "tokenizer.json")), **tokenizer.special_tokens_map
+                tokenizer_file=str(Path(arlow_dir, "tokenizer.json")),
+                padding_side=tokenizer.padding_side,
+                **tokenizer.special_tokens_map,
             )
             self.assertEqual(generic.encode(text), tokenizer.encode(text))
-            self.assertEqual(generic.decode(generic.encode(text), skip_special_tokens=True), text)
             generic.save_pretrained(generic_dir)
             config = json.loads(Path(generic_dir, "tokenizer_config.json").read_text(encoding="utf-8"))
             self.assertEqual(config["tokenizer_class"], "TokenizersBackend")
             reloaded = AutoTokenizer.from_pretrained(generic_dir)
             self.assertIs(type(reloaded), TokenizersBackend)
             self.assertEqual(reloaded.encode(text), tokenizer.encode(text))
-            self.assertEqual(reloaded.pad_token_id, tokenizer.pad_token_id)
+            self.assertEqual(reloaded.decode(reloaded.encode(text), skip_special_tokens=True), text)
+            self.assertEqual(
+                [reloaded.pad_token_id, reloaded.bos_token_id, reloaded.eos_token_id, reloaded.padding_side],
+                [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, "left"],
+            )
 
     def test_fixtures_regenerate_identically(self):
         script = _load_fixture_script()
