@@ -1,0 +1,267 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Checks that `modeling_arlow.py` is exactly what upstream's modular converter writes from `modular_arlow.py`.
+
+Mirrors upstream's `utils/check_modular_conversion.py` (run by `make repo-consistency`), which regenerates every
+`modeling_*.py` from its `modular_*.py` with `utils/modular_model_converter.py` and fails on any difference.
+
+The converter is upstream's own code and is not part of this repository, so the check has two modes:
+
+- with `TRANSFORMERS_UPSTREAM_CHECKOUT` naming an upstream checkout, it runs upstream's `check_modular_conversion.py`
+  on a copy of that checkout with the contribution applied (`--fix_and_overwrite` runs upstream's converter instead
+  and writes the result back here, recording it in `utils/modular_conversion_record.json`);
+- without one, it checks what can be checked offline: the generated file carries the converter's header, the modular
+  file and the generated file are the ones recorded at the last conversion (a hand edit of either shows as a
+  mismatch), and every function and method written in the modular file appears unchanged in the generated file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from arlow_repo_paths import MODEL_DIR, REPO_ROOT, parse_python, relative, run_check
+
+
+MODULAR_FILE = MODEL_DIR / "modular_arlow.py"
+GENERATED_FILES = (MODEL_DIR / "modeling_arlow.py",)
+RECORD = REPO_ROOT / "utils" / "modular_conversion_record.json"
+UPSTREAM_CHECKOUT_ENV = "TRANSFORMERS_UPSTREAM_CHECKOUT"
+MODULAR_IN_TREE = "src/transformers/models/arlow/modular_arlow.py"
+# The first lines upstream's converter writes at the top of every file it generates
+GENERATED_HEADER_LINE = f"#           This file was automatically generated from {MODULAR_IN_TREE}."
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_record(record: Path) -> dict:
+    if not record.is_file():
+        return {}
+    return json.loads(record.read_text(encoding="utf-8"))
+
+
+def write_record(record: Path, modular: Path, generated: tuple[Path, ...], converter: str) -> None:
+    content = {
+        "converter": converter,
+        "modular": {modular.name: sha256(modular)},
+        "generated": {path.name: sha256(path) for path in generated},
+    }
+    record.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+
+def calls_super(function: ast.AST) -> bool:
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+        for node in ast.walk(function)
+    )
+
+
+def written_definitions(tree: ast.Module, copied_as_written: bool = False) -> dict[str, str]:
+    """
+    The functions and methods a module writes out, keyed by qualified name (`Class.method` or `function`), as the
+    dump of their syntax tree (comments and formatting do not count, code and docstrings do).
+
+    With `copied_as_written`, the module is a modular file and only what the converter copies unchanged is kept: a
+    method calling `super()` in a class that inherits from another model's class is merged with the parent's code
+    (its `super()` call unrolled), so it is left out.
+    """
+    local_classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    definitions = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            definitions[node.name] = ast.dump(node)
+        elif isinstance(node, ast.ClassDef):
+            inherits_other_model = any(
+                not (isinstance(base, ast.Name) and base.id in local_classes) for base in node.bases
+            )
+            for item in node.body:
+                if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                if copied_as_written and inherits_other_model and calls_super(item):
+                    continue
+                definitions[f"{node.name}.{item.name}"] = ast.dump(item)
+    return definitions
+
+
+def offline_problems(modular: Path, generated: tuple[Path, ...], record_path: Path) -> list[str]:
+    problems = []
+    regenerate = (
+        f"edit {relative(modular)} and regenerate with upstream's converter "
+        f"({UPSTREAM_CHECKOUT_ENV}=<checkout> python utils/check_modular_conversion.py --fix_and_overwrite)"
+    )
+    for path in generated:
+        if GENERATED_HEADER_LINE not in path.read_text(encoding="utf-8").splitlines()[:6]:
+            problems.append(f"{relative(path)} does not start with the converter's header naming {MODULAR_IN_TREE}")
+
+    record = read_record(record_path)
+    if not record:
+        return problems + [f"{relative(record_path)} is missing: {regenerate}"]
+    if record.get("modular", {}).get(modular.name) != sha256(modular):
+        problems.append(f"{relative(modular)} changed since {relative(record_path)} was written: {regenerate}")
+    else:
+        for path in generated:
+            if record.get("generated", {}).get(path.name) != sha256(path):
+                problems.append(
+                    f"{relative(path)} differs from what the converter wrote (edited by hand?): {regenerate}"
+                )
+
+    # Whatever the record says, the code written in the modular file must reach the generated files unchanged: the
+    # converter renames only inherited code, so a method written out in the modular file is copied as it is.
+    written = written_definitions(parse_python(modular), copied_as_written=True)
+    generated_definitions = {}
+    for path in generated:
+        generated_definitions.update(written_definitions(parse_python(path)))
+    for name, dump in sorted(written.items()):
+        if name not in generated_definitions:
+            problems.append(
+                f"{name}, written in {relative(modular)}, is missing from the generated file: {regenerate}"
+            )
+        elif generated_definitions[name] != dump:
+            problems.append(f"{name} differs between {relative(modular)} and the generated file: {regenerate}")
+    return problems
+
+
+def upstream_environment(tree: Path) -> dict[str, str]:
+    """Upstream's tools import `transformers` from the tree they run in and call `ruff` from PATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree / "src"), env.get("PYTHONPATH")]))
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def prepare_upstream_tree(checkout: Path, workdir: Path, with_history: bool) -> Path:
+    """
+    A copy of the checkout's `src/`, `utils/` and project files with the contribution's patch applied. With
+    `with_history`, the copy is a git repository whose branch `main` holds the checkout and whose `HEAD` adds the
+    patch on top, as upstream's `check_modular_conversion.py` expects (it compares against `main`).
+    """
+    if not (checkout / "utils" / "modular_model_converter.py").is_file():
+        raise ValueError(f"{UPSTREAM_CHECKOUT_ENV}={checkout} has no utils/modular_model_converter.py")
+    tree = workdir / "transformers"
+    tree.mkdir()
+    for name in ("src", "utils", "pyproject.toml", "setup.py"):
+        source = checkout / name
+        if source.is_dir():
+            shutil.copytree(source, tree / name, symlinks=True)
+        elif source.is_file():
+            shutil.copy2(source, tree / name)
+    patch = workdir / "arlow.patch"
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "utils" / "integrated_tree.py"), "patch", "--output", str(patch)],
+        check=True,
+        capture_output=True,
+    )
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=check", "-c", "user.email=check@localhost", *args], cwd=tree,
+                       check=True, capture_output=True)  # fmt: skip
+
+    if not with_history:
+        git("apply", "--include=src/*", str(patch))
+        return tree
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "upstream")
+    git("checkout", "-q", "-b", "arlow")
+    git("apply", "--include=src/*", str(patch))
+    git("add", "-A")
+    git("commit", "-q", "-m", "arlow")
+    return tree
+
+
+def upstream_problems(checkout: Path) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
+        tree = prepare_upstream_tree(checkout, Path(workdir), with_history=True)
+        command = [
+            sys.executable,
+            "utils/check_modular_conversion.py",
+            "--files",
+            MODULAR_IN_TREE,
+            "--num_workers",
+            "1",
+        ]
+        result = subprocess.run(command, cwd=tree, env=upstream_environment(tree), capture_output=True, text=True)
+    if result.returncode == 0:
+        return []
+    return [f"upstream's utils/check_modular_conversion.py on {checkout} failed:\n{result.stdout}{result.stderr}"]
+
+
+def regenerate(checkout: Path, modular: Path, generated: tuple[Path, ...], record: Path) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
+        tree = prepare_upstream_tree(checkout, Path(workdir), with_history=False)
+        command = [
+            sys.executable,
+            "utils/modular_model_converter.py",
+            "--files",
+            MODULAR_IN_TREE,
+            "--num_workers",
+            "1",
+        ]
+        subprocess.run(command, cwd=tree, env=upstream_environment(tree), check=True, capture_output=True)
+        changed = []
+        for path in generated:
+            output = tree / "src" / "transformers" / "models" / "arlow" / path.name
+            if output.read_bytes() != path.read_bytes():
+                shutil.copyfile(output, path)
+                changed.append(relative(path))
+    write_record(record, modular, generated, converter=f"utils/modular_model_converter.py of {checkout}")
+    return changed
+
+
+def upstream_checkout() -> Path | None:
+    value = os.environ.get(UPSTREAM_CHECKOUT_ENV)
+    return Path(value) if value else None
+
+
+def check(args: argparse.Namespace) -> list[str]:
+    generated = tuple(args.generated)
+    problems = offline_problems(args.modular, generated, args.record)
+    checkout = upstream_checkout()
+    if checkout is not None and args.modular == MODULAR_FILE:
+        problems += upstream_problems(checkout)
+    return problems
+
+
+def fix(args: argparse.Namespace) -> list[str]:
+    checkout = upstream_checkout()
+    if checkout is None:
+        print(
+            f"check_modular_conversion: regenerating needs upstream's converter: set {UPSTREAM_CHECKOUT_ENV} to an "
+            "upstream checkout; checking only."
+        )
+        return []
+    return regenerate(checkout, args.modular, tuple(args.generated), args.record)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--modular", type=Path, default=MODULAR_FILE, help="the modular file (default: Arlow's)")
+    parser.add_argument(
+        "--generated", type=Path, nargs="+", default=list(GENERATED_FILES), help="the files generated from it"
+    )
+    parser.add_argument("--record", type=Path, default=RECORD, help="the record of the last conversion")
+
+
+if __name__ == "__main__":
+    sys.exit(run_check("check_modular_conversion", __doc__.strip().split("\n\n")[0], check, fix, add_arguments))
