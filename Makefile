@@ -49,6 +49,9 @@ check-repo: quality
 	$(PY) utils/integrated_tree.py check
 	@set -e; for check in $(CHECKS); do echo "$$check"; $(PY) $$check; done
 	$(PY) -m mlinter src/transformers/models/arlow tests/models/arlow
+# Upstream's own checks on a copy of an upstream checkout with the patch applied, only when one is named.
+	@if [ -n "$$TRANSFORMERS_UPSTREAM_CHECKOUT" ]; then $(PY) utils/run_upstream_checks.py; \
+	else echo "run_upstream_checks: skipped (set TRANSFORMERS_UPSTREAM_CHECKOUT to run upstream's checks)"; fi
 
 fixup: style
 	@set -e; for check in $(CHECKS); do $(PY) $$check --fix_and_overwrite; done

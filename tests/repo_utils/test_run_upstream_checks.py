@@ -1,0 +1,201 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Tests of `utils/run_upstream_checks.py` without an upstream checkout: how it reads a check's arguments, normalises its
+output, and tells the contribution's findings from a checkout's own failures, on small fake outputs and fake checkouts.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, run_check, write
+
+
+sys.path.insert(0, str(REPO_ROOT / "utils"))
+
+import run_upstream_checks as upstream  # noqa: E402
+from run_upstream_checks import CheckRun, compare, normalise_output  # noqa: E402
+
+
+TREES = [Path("/tmp/work/untouched"), Path("/tmp/work/patched")]
+
+
+def output(text):
+    return normalise_output(text, TREES)
+
+
+def test_normalise_output_removes_what_differs_between_the_trees_for_no_reason():
+    patched = output(
+        "\x1b[1;31mError\x1b[0m in /tmp/work/patched/src/transformers/models/llama/modeling_llama.py:12\n"
+        "Current head is at 0123456789abcdef0123456789abcdef01234567\n\n"
+        "Checked 3 files in 2.51s\n"
+    )
+    untouched = output(
+        "Error in /tmp/work/untouched/src/transformers/models/llama/modeling_llama.py:12\n"
+        "Current head is at fedcba9876543210fedcba9876543210fedcba98\n"
+        "Checked 3 files in 0.7s\n"
+    )
+    assert (
+        patched
+        == untouched
+        == [
+            "Error in <tree>/src/transformers/models/llama/modeling_llama.py:12",
+            "Current head is at <sha>",
+            "Checked 3 files in <duration>",
+        ]
+    )
+
+
+def test_failure_of_the_checkout_itself_is_not_a_finding():
+    drift = output("Traceback (most recent call last):\nImportError: cannot import name 'is_torch_fx_proxy'\n")
+    result = compare("repo", CheckRun(1, drift), CheckRun(1, list(drift)))
+    assert result.verdict == "fails on the untouched tree too"
+    assert result.findings == []
+
+
+def test_lines_only_on_the_patched_tree_or_naming_the_model_are_findings():
+    untouched = output(
+        "Some model doc pages do not match any existing model type:\nfoo is not a proper model identifier.\n"
+    )
+    patched = output(
+        "Some model doc pages do not match any existing model type:\n"
+        "foo is not a proper model identifier.\n"
+        "arlow is not a proper model identifier. Did you mean arlowgpt?\n"
+        "src/transformers/models/auto/modeling_auto.py:88: unsorted mapping\n"
+    )
+    result = compare("repo", CheckRun(1, untouched), CheckRun(1, patched))
+    assert result.verdict == "finding"
+    assert result.findings == [
+        "arlow is not a proper model identifier. Did you mean arlowgpt?",
+        "src/transformers/models/auto/modeling_auto.py:88: unsorted mapping",
+    ]
+
+
+def test_model_lines_count_even_when_the_untouched_tree_printed_them():
+    # e.g. a list of every model in the registry, which the untouched tree cannot have printed with Arlow: any line
+    # naming the model on a failing patched run is reported
+    lines = output("Checking ArlowConfig\nValueError: 1 problem\n")
+    result = compare("config_docstrings", CheckRun(1, lines), CheckRun(1, lines))
+    assert result.findings == ["Checking ArlowConfig"]
+
+
+def test_a_passing_patched_run_has_no_findings_even_if_it_names_the_model():
+    result = compare("inits", CheckRun(1, ["old failure"]), CheckRun(0, ["Checked arlow"]))
+    assert result.verdict == "passes" and result.findings == []
+
+
+def test_failure_only_on_the_patched_tree_is_a_finding_even_without_new_lines():
+    lines = output("Running the check\n")
+    result = compare("dummies", CheckRun(0, lines), CheckRun(1, list(lines)))
+    assert result.verdict == "finding"
+    assert result.findings == ["Running the check"]
+
+
+def test_timeout_only_on_the_patched_tree_is_a_finding():
+    result = compare("copies", CheckRun(0, []), CheckRun(None, ["partial"], timed_out=True))
+    assert result.verdict == "finding"
+    assert "(timed out on the patched tree only)" in result.findings
+
+
+def test_script_missing_from_the_checkout_is_not_run():
+    result = compare("model_tester", CheckRun(None), CheckRun(None))
+    assert result.verdict == "not run" and result.findings == []
+
+
+def test_report_lists_every_check_and_the_findings():
+    comparisons = [
+        compare("repo", CheckRun(1, ["a"]), CheckRun(1, ["a", "arlow is not a proper model identifier."])),
+        compare("inits", CheckRun(0, []), CheckRun(0, [])),
+        compare("copies", CheckRun(1, ["a"]), CheckRun(1, ["a"])),
+    ]
+    report = upstream.format_report(comparisons)
+    assert "  repo: finding" in report and "  inits: passes" in report
+    assert "  copies: fails on the untouched tree too" in report
+    assert "    arlow is not a proper model identifier." in report
+    assert report.endswith("1 check(s) with findings on the contribution.")
+
+
+def test_check_arguments_come_from_the_scripts_checker_config(tmp_path):
+    script = tmp_path / "add_dates.py"
+    script.write_text('CHECKER_CONFIG = {"name": "add_dates", "check_args": ["--check-only"]}\n', encoding="utf-8")
+    assert upstream.check_arguments(script, ("--default",)) == ["--check-only"]
+    script.write_text("print('no config')\n", encoding="utf-8")
+    assert upstream.check_arguments(script, ("--default",)) == ["--default"]
+
+
+def test_unknown_check_name_is_an_error():
+    with pytest.raises(upstream.PreparationError, match="unknown check"):
+        upstream.selected_checks("repo,not_a_check")
+
+
+def test_without_a_checkout_the_tool_says_what_to_set():
+    result = run_check("run_upstream_checks", env={upstream.CHECKOUT_ENV: ""})
+    assert result.returncode == 2
+    assert "set TRANSFORMERS_UPSTREAM_CHECKOUT" in result.stderr
+
+
+def test_a_folder_that_is_not_a_checkout_is_refused(tmp_path):
+    write(tmp_path / "README.md", "not transformers\n")
+    with pytest.raises(upstream.PreparationError, match="is not an upstream transformers checkout"):
+        upstream.prepare_trees(tmp_path, tmp_path / "work")
+
+
+def test_fake_checkout_end_to_end(tmp_path, monkeypatch):
+    """Two fake checks on a tiny fake checkout: one fails on its own, one fails only because of the patch."""
+    checkout = tmp_path / "checkout"
+    write(checkout / "src" / "transformers" / "__init__.py", "")
+    write(checkout / "src" / "transformers" / "models" / "registry.txt", "llama\n")
+    write(
+        checkout / "utils" / "check_copies.py",
+        "import sys\nprint('drift: utils newer than src')\nsys.exit(1)\n",
+    )
+    write(
+        checkout / "utils" / "check_repo.py",
+        "import sys, pathlib\n"
+        "names = pathlib.Path('src/transformers/models/registry.txt').read_text().split()\n"
+        "bad = [n for n in names if n != 'llama']\n"
+        "print('\\n'.join(f'{n} is not a proper model identifier.' for n in bad))\n"
+        "sys.exit(1 if bad else 0)\n",
+    )
+
+    def fake_patch(checkout_dir, output_path):
+        output_path.write_text(
+            "diff --git a/src/transformers/models/registry.txt b/src/transformers/models/registry.txt\n"
+            "--- a/src/transformers/models/registry.txt\n"
+            "+++ b/src/transformers/models/registry.txt\n"
+            "@@ -1 +1,2 @@\n"
+            " llama\n"
+            "+arlow\n",
+            encoding="utf-8",
+        )
+
+    monkeypatch.setattr(upstream, "write_patch", fake_patch)
+    json_path = tmp_path / "report.json"
+    status = upstream.main(
+        [
+            "--checkout",
+            str(checkout),
+            "--checks",
+            "copies,repo",
+            "--work_dir",
+            str(tmp_path / "w"),
+            "--json",
+            str(json_path),
+        ]
+    )
+    assert status == 1
+    report = json_path.read_text(encoding="utf-8")
+    assert '"verdict": "fails on the untouched tree too"' in report
+    assert '"arlow is not a proper model identifier."' in report
