@@ -234,11 +234,9 @@ class ArlowTokenizer(TokenizersBackend):
         backend = Tokenizer(
             BPE(vocab, merges, unk_token=unk_piece, fuse_unk=True, byte_fallback=trainer_spec.byte_fallback)
         )
-        steps = (
-            [normalizers.Precompiled(normalizer_spec.precompiled_charsmap)]
-            if normalizer_spec.precompiled_charsmap
-            else []
-        )
+        steps = []
+        if normalizer_spec.precompiled_charsmap:
+            steps.append(normalizers.Precompiled(normalizer_spec.precompiled_charsmap))
         if normalizer_spec.remove_extra_whitespaces:
             steps += [normalizers.Strip(), normalizers.Replace(Regex(" {2,}"), " ")]
         if normalizer_spec.add_dummy_prefix:
@@ -250,14 +248,10 @@ class ArlowTokenizer(TokenizersBackend):
         )
 
         kwargs["tokenizer_object"] = backend
-        for name, piece_id, piece in (
-            ("pad_token", trainer_spec.pad_id, trainer_spec.pad_piece),
-            ("bos_token", trainer_spec.bos_id, trainer_spec.bos_piece),
-            ("eos_token", trainer_spec.eos_id, trainer_spec.eos_piece),
-            ("unk_token", trainer_spec.unk_id, unk_piece),
-        ):
-            kwargs.setdefault(name, piece if piece_id >= 0 else None)
-        named = {str(kwargs[name]) for name in ("pad_token", "bos_token", "eos_token", "unk_token")}
+        for name in ("pad", "bos", "eos", "unk"):  # the model's own special pieces, or none
+            has_piece = getattr(trainer_spec, f"{name}_id") >= 0
+            kwargs.setdefault(f"{name}_token", getattr(trainer_spec, f"{name}_piece") if has_piece else None)
+        named = {str(kwargs[f"{name}_token"]) for name in ("pad", "bos", "eos", "unk")}
         if extra := [piece for piece in special_pieces if piece not in named]:
             kwargs.setdefault("extra_special_tokens", extra)
         return kwargs
