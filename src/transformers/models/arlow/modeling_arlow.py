@@ -47,6 +47,17 @@ from .loss_arlow import chunked_causal_lm_loss
 
 @use_kernel_forward_from_hub("RMSNorm")
 class ArlowRMSNorm(nn.Module):
+    """
+    Root-mean-square layer normalization with a learned scale and no bias (the T5/Llama normalization), computed in
+    float32.
+
+    Args:
+        hidden_size (`int`):
+            The size of the last dimension, which is normalized.
+        eps (`float`, *optional*, defaults to 1e-06):
+            The epsilon added to the mean square for numerical stability.
+    """
+
     def __init__(self, hidden_size, eps: float = 1e-6) -> None:
         """
         ArlowRMSNorm is equivalent to T5LayerNorm
@@ -67,6 +78,15 @@ class ArlowRMSNorm(nn.Module):
 
 
 class ArlowRotaryEmbedding(nn.Module):
+    """
+    Computes the rotary position embedding (RoPE) tables `cos` and `sin` for given positions. The RoPE variant
+    ("default", "linear", "dynamic", "yarn", "longrope", "llama3") is read from `config.rope_parameters`.
+
+    Args:
+        config ([`ArlowConfig`]):
+            The model configuration: `rope_parameters`, `head_dim` and `max_position_embeddings` are used.
+    """
+
     def __init__(self, config: ArlowConfig):
         super().__init__()
         self.max_seq_len_cached = config.max_position_embeddings
@@ -661,6 +681,7 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         )
 
 
+@auto_docstring
 class ArlowForSequenceClassification(GenericForSequenceClassification, ArlowPreTrainedModel):
     pass
 
@@ -669,6 +690,7 @@ class ArlowForSequenceClassification(GenericForSequenceClassification, ArlowPreT
 class ArlowForQuestionAnswering(GenericForQuestionAnswering, ArlowPreTrainedModel): ...
 
 
+@auto_docstring
 class ArlowForTokenClassification(GenericForTokenClassification, ArlowPreTrainedModel):
     pass
 

@@ -45,11 +45,27 @@ from .loss_arlow import chunked_causal_lm_loss
 
 
 class ArlowRMSNorm(LlamaRMSNorm):
-    pass
+    """
+    Root-mean-square layer normalization with a learned scale and no bias (the T5/Llama normalization), computed in
+    float32.
+
+    Args:
+        hidden_size (`int`):
+            The size of the last dimension, which is normalized.
+        eps (`float`, *optional*, defaults to 1e-06):
+            The epsilon added to the mean square for numerical stability.
+    """
 
 
 class ArlowRotaryEmbedding(LlamaRotaryEmbedding):
-    pass
+    """
+    Computes the rotary position embedding (RoPE) tables `cos` and `sin` for given positions. The RoPE variant
+    ("default", "linear", "dynamic", "yarn", "longrope", "llama3") is read from `config.rope_parameters`.
+
+    Args:
+        config ([`ArlowConfig`]):
+            The model configuration: `rope_parameters`, `head_dim` and `max_position_embeddings` are used.
+    """
 
 
 class ArlowMLP(LlamaMLP):
@@ -424,6 +440,7 @@ class ArlowForCausalLM(LlamaForCausalLM):
         )
 
 
+@auto_docstring
 class ArlowForSequenceClassification(LlamaForSequenceClassification):
     pass
 
@@ -432,6 +449,7 @@ class ArlowForSequenceClassification(LlamaForSequenceClassification):
 class ArlowForQuestionAnswering(GenericForQuestionAnswering, ArlowPreTrainedModel): ...
 
 
+@auto_docstring
 class ArlowForTokenClassification(LlamaForTokenClassification):
     pass
 
