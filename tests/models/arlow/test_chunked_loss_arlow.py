@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Testing suite for the chunked language-modelling loss of `ArlowForCausalLM` (`config.chunked_loss`)."""
+"""Testing suite for the chunked language-modelling loss of `ArlowForCausalLM` (`skip_logits=True`)."""
 
 import copy
 import unittest
@@ -30,6 +30,7 @@ if is_torch_available():
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
+    from transformers.loss.loss_utils import ForCausalLMLoss
     from transformers.models.arlow import loss_arlow
 
 
@@ -41,10 +42,9 @@ def _labels_with_ignored_positions(input_ids):
 
 
 def _loss_and_gradients(model, chunked, input_ids, **kwargs):
-    model.config.chunked_loss = chunked
     model.train()
     model.zero_grad(set_to_none=True)
-    outputs = model(input_ids, **kwargs)
+    outputs = model(input_ids, skip_logits=chunked, **kwargs)
     outputs.loss.backward()
     # the cross-attention blocks get no gradient without encoder states
     gradients = {
@@ -125,8 +125,19 @@ class ArlowChunkedLossTest(unittest.TestCase):
         kept = targets != -100
         expected = -log_probs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)[kept].mean()
 
-        loss = model.train()(input_ids, labels=labels).loss
+        loss = model.train()(input_ids, labels=labels, skip_logits=True).loss
         torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
+
+    def test_evaluation_without_gradients_gives_the_loss_of_the_full_logits(self):
+        # the Trainer's evaluation with `use_liger_kernel` passes `skip_logits=True` under `torch.no_grad()`
+        model = _tiny_model(weight_std=0.05)
+        input_ids = _input_ids(batch_size=2, length=9)
+        labels = _labels_with_ignored_positions(input_ids)
+        with torch.no_grad():
+            full = model(input_ids, labels=labels)
+            chunked = model(input_ids, labels=labels, skip_logits=True)
+        self.assertIsNone(chunked.logits)
+        torch.testing.assert_close(chunked.loss, full.loss, rtol=1e-6, atol=1e-6)
 
     def test_bfloat16_is_as_accurate_as_the_full_logits(self):
         # Both bfloat16 paths round differently; each is judged against float32 arithmetic on the same weights
@@ -169,30 +180,32 @@ class ArlowChunkedLossTest(unittest.TestCase):
         input_ids = _input_ids()
         labels = torch.full_like(input_ids, -100)
         model.train()
-        chunked = model(input_ids, labels=labels).loss
-        model.config.chunked_loss = False
+        chunked = model(input_ids, labels=labels, skip_logits=True).loss
         full = model(input_ids, labels=labels).loss
         # both divide a sum over no token by a count of zero, as `ForCausalLMLoss` does
         self.assertTrue(torch.isnan(full))
         self.assertTrue(torch.isnan(chunked))
-        model.config.chunked_loss = True
-        self.assertEqual(model(input_ids, labels=labels, num_items_in_batch=4).loss.item(), 0.0)
+        self.assertEqual(model(input_ids, labels=labels, num_items_in_batch=4, skip_logits=True).loss.item(), 0.0)
 
-    def test_logits_are_returned_whenever_the_loss_is_not_chunked(self):
+    def test_logits_are_returned_unless_skip_logits_is_asked_for(self):
         model = _tiny_model()
         input_ids = _input_ids()
         logits_shape = (*input_ids.shape, model.config.vocab_size)
 
-        model.train()
-        self.assertIsNone(model(input_ids, labels=input_ids).logits)
-        self.assertEqual(model(input_ids).logits.shape, logits_shape)
-        with torch.no_grad():
+        for training in (True, False):
+            model.train(training)
+            # the output contract of every transformers causal LM, in training too
             self.assertEqual(model(input_ids, labels=input_ids).logits.shape, logits_shape)
-        model.eval()
-        self.assertEqual(model(input_ids, labels=input_ids).logits.shape, logits_shape)
-        model.train()
-        model.config.chunked_loss = False
-        self.assertEqual(model(input_ids, labels=input_ids).logits.shape, logits_shape)
+            self.assertEqual(model(input_ids).logits.shape, logits_shape)
+            self.assertEqual(model(input_ids, labels=input_ids, return_dict=False)[1].shape, logits_shape)
+            outputs = model(input_ids, labels=input_ids, skip_logits=True)
+            self.assertIsNone(outputs.logits)
+            self.assertEqual(outputs.loss.shape, ())
+
+    def test_skip_logits_without_labels_raises(self):
+        model = _tiny_model()
+        with self.assertRaisesRegex(ValueError, "`skip_logits=True`.*`labels`"):
+            model(_input_ids(), skip_logits=True)
 
     def test_hooked_or_replaced_lm_head_keeps_the_full_logits(self):
         # a hook may change what `lm_head` returns (or move its weight in from offload): it must run
@@ -200,10 +213,10 @@ class ArlowChunkedLossTest(unittest.TestCase):
         input_ids = _input_ids()
         calls = []
         handle = model.lm_head.register_forward_hook(lambda module, args, output: calls.append(output.shape))
-        outputs = model(input_ids, labels=input_ids)
+        outputs = model(input_ids, labels=input_ids, skip_logits=True)
         handle.remove()
         self.assertEqual(len(calls), 1)
-        self.assertIsNotNone(outputs.logits)
+        self.assertIsNone(outputs.logits)
 
         class ScaledLinear(torch.nn.Linear):
             def forward(self, hidden_states):
@@ -212,16 +225,17 @@ class ArlowChunkedLossTest(unittest.TestCase):
         scaled = ScaledLinear(model.config.hidden_size, model.config.vocab_size, bias=False)
         scaled.weight = model.lm_head.weight
         model.lm_head = scaled
-        outputs = model(input_ids, labels=input_ids)
-        self.assertIsNotNone(outputs.logits)
-        expected = model.loss_function(outputs.logits, input_ids, vocab_size=model.config.vocab_size)
+        outputs = model(input_ids, labels=input_ids, skip_logits=True)
+        self.assertIsNone(outputs.logits)
+        logits = model(input_ids).logits
+        expected = model.loss_function(logits, input_ids, vocab_size=model.config.vocab_size)
         torch.testing.assert_close(outputs.loss, expected)
 
     def test_compiles_without_graph_breaks(self):
         model = _tiny_model().train()
         input_ids = _input_ids(length=9)
         torch._dynamo.reset()
-        explanation = torch._dynamo.explain(model)(input_ids, labels=input_ids)
+        explanation = torch._dynamo.explain(model)(input_ids, labels=input_ids, skip_logits=True)
         torch._dynamo.reset()
         # one graph: `torch.compile(..., fullgraph=True)` of a training step keeps working with the chunked loss
         self.assertEqual(explanation.graph_break_count, 0, msg=[str(reason) for reason in explanation.break_reasons])
@@ -231,7 +245,58 @@ class ArlowChunkedLossTest(unittest.TestCase):
         model = _tiny_model().train()
         input_ids = _input_ids(length=6)
         with self.assertRaisesRegex(ValueError, "`labels` hold 10 positions .* hidden states for 12"):
-            model(input_ids, labels=input_ids[:, :5])
+            model(input_ids, labels=input_ids[:, :5], skip_logits=True)
+
+
+def _scaled_loss_gradients(loss_function, hidden_states, weight, dtype):
+    """
+    Gradients of hidden states and weight after a backward pass of the loss times 65536 (`GradScaler`'s initial
+    scale), unscaled afterwards as `GradScaler.unscale_` does; under `dtype` autocast, or none when `dtype` is None.
+    """
+    hidden_states = hidden_states.clone().requires_grad_()
+    weight = weight.clone().requires_grad_()
+    with torch.autocast(hidden_states.device.type, dtype=dtype, enabled=dtype is not None):
+        loss = loss_function(hidden_states, weight)
+    (loss * LOSS_SCALE).backward()
+    return hidden_states.grad / LOSS_SCALE, weight.grad / LOSS_SCALE
+
+
+LOSS_SCALE = 65536.0
+
+
+@require_torch
+class ArlowChunkedLossHalfPrecisionTest(unittest.TestCase):
+    @parameterized.expand([("float16", "float16"), ("bfloat16", "bfloat16")])
+    def test_scaled_autocast_gradients_are_as_accurate_as_the_full_logits(self, _, dtype_name):
+        # A large vocabulary and many tokens per optimizer step: 256 tokens here, normalised by the 32768 predicted
+        # tokens of 128 accumulated micro-batches (`num_items_in_batch`, as the Trainer passes it). A softmax
+        # probability (about 1 / 16384) divided by 32768 is below float16's smallest subnormal (6e-8): the loss scale
+        # must multiply it before anything is cast to float16.
+        vocab_size, hidden_size, num_items_in_batch = 16384, 32, 32768
+        generator = torch.Generator().manual_seed(0)
+        hidden_states = torch.randn(1, 256, hidden_size, generator=generator).to(torch_device)
+        weight = (0.1 * torch.randn(vocab_size, hidden_size, generator=generator)).to(torch_device)
+        labels = torch.randint(0, vocab_size, (1, 256), generator=generator).to(torch_device)
+
+        def chunked_loss(hidden_states, weight):
+            return loss_arlow.chunked_causal_lm_loss(
+                hidden_states, weight, labels, num_items_in_batch=num_items_in_batch
+            )
+
+        def full_logits_loss(hidden_states, weight):
+            logits = torch.nn.functional.linear(hidden_states, weight)
+            return ForCausalLMLoss(logits, labels, vocab_size, num_items_in_batch=num_items_in_batch)
+
+        expected = _scaled_loss_gradients(full_logits_loss, hidden_states, weight, None)
+        dtype = getattr(torch, dtype_name)
+        full = _scaled_loss_gradients(full_logits_loss, hidden_states, weight, dtype)
+        chunked = _scaled_loss_gradients(chunked_loss, hidden_states, weight, dtype)
+        for name, reference, full_gradient, chunked_gradient in zip(("hidden states", "weight"), expected, full, chunked):
+            self.assertEqual(chunked_gradient.dtype, torch.float32, msg=name)
+            full_error = (full_gradient - reference).norm() / reference.norm()
+            chunked_error = (chunked_gradient - reference).norm() / reference.norm()
+            self.assertGreater(full_error, 0, msg=name)  # autocast did change the arithmetic
+            self.assertLessEqual(chunked_error, 1.25 * full_error, msg=name)
 
 
 @require_torch
@@ -245,9 +310,8 @@ class ArlowChunkedLossMemoryTest(unittest.TestCase):
         full_logits_bytes = input_ids.numel() * 4096 * 4
 
         def step(chunked):
-            model.config.chunked_loss = chunked
             model.zero_grad(set_to_none=True)
-            model(input_ids, labels=input_ids).loss.backward()
+            model(input_ids, labels=input_ids, skip_logits=chunked).loss.backward()
 
         full_peak = _cpu_peak_bytes(lambda: step(False))
         chunked_peak = _cpu_peak_bytes(lambda: step(True))

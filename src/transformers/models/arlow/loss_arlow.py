@@ -31,7 +31,14 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
     computed a chunk of rows at a time. Each chunk's float32 logits are made, turned into their contribution to the
     loss and, when gradients are needed, straight into the gradients of `hidden_states` and `weight`, then freed: the
     full (rows x vocabulary) logits, their log-softmax and their gradient never exist. The gradients are computed in
-    the forward pass (for a loss of 1) and only scaled in the backward pass, so nothing is recomputed.
+    the forward pass for the summed loss and only scaled in the backward pass, by the incoming gradient divided by the
+    normaliser, so nothing is recomputed.
+
+    The division by the normaliser waits for the backward pass because the incoming gradient carries a loss scale
+    (`GradScaler`'s, 65536 by default) that keeps small terms representable: a softmax probability divided by the
+    token count alone falls below float16's smallest subnormal (6e-8) at large vocabularies. For the same reason the
+    gradients' matrix products run in float32 when the logits' product runs in float16; in bfloat16, whose exponent
+    range is float32's, they run in bfloat16.
     """
 
     @staticmethod
@@ -39,22 +46,27 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
         num_rows = hidden_states.shape[0]
         needs_input_grad = hidden_states.requires_grad
         needs_weight_grad = weight.requires_grad
-        grad_hidden_states = torch.empty_like(hidden_states) if needs_input_grad else None
+        input_dtype, weight_dtype = hidden_states.dtype, weight.dtype
+        # the logits' product runs in `compute_dtype`: autocast's dtype under autocast (as `lm_head` would), else the
+        # inputs'; the gradients' products in `grad_dtype`
+        grad_dtype = torch.float32 if compute_dtype == torch.float16 else compute_dtype
+        logits_hidden_states, logits_weight = hidden_states.to(compute_dtype), weight.to(compute_dtype)
+        grad_hidden_states_input, grad_weight_input = hidden_states.to(grad_dtype), weight.to(grad_dtype)
+        grad_hidden_states = (
+            torch.empty(hidden_states.shape, dtype=grad_dtype, device=hidden_states.device)
+            if needs_input_grad
+            else None
+        )
         # float32 accumulator over the chunks, whatever the weight's dtype
         grad_weight = torch.zeros_like(weight, dtype=torch.float32) if needs_weight_grad else None
         loss_sum = torch.zeros((), dtype=torch.float32, device=hidden_states.device)
-        # the products run in `compute_dtype`: autocast's dtype under autocast (as `lm_head` would), else the inputs'
-        input_dtype = hidden_states.dtype
-        hidden_states = hidden_states.to(compute_dtype)
-        weight_dtype, weight = weight.dtype, weight.to(compute_dtype)
 
         for start in range(0, num_rows, chunk_size):
             chunk = slice(start, start + chunk_size)
-            chunk_hidden_states = hidden_states[chunk]
             chunk_targets = targets[chunk]
             keep = chunk_targets != ignore_index
             safe_targets = chunk_targets.masked_fill(~keep, 0).unsqueeze(-1)
-            logits = (chunk_hidden_states @ weight.T).float()
+            logits = (logits_hidden_states[chunk] @ logits_weight.T).float()
             target_logits = logits.gather(-1, safe_targets)
             max_logits = logits.amax(dim=-1, keepdim=True)
             # exp(logits - max) in place: the softmax before normalisation, without a second chunk-sized tensor
@@ -63,34 +75,34 @@ class ArlowChunkedLinearCrossEntropy(torch.autograd.Function):
             log_normalizer = max_logits + sum_exp.log()
             loss_sum += ((log_normalizer - target_logits).squeeze(-1) * keep).sum()
             if needs_input_grad or needs_weight_grad:
-                # d(loss)/d(logits) = (softmax - one_hot(target)) / normalizer on the kept rows, 0 on the others
+                # d(summed loss)/d(logits) = softmax - one_hot(target) on the kept rows, 0 on the others
                 grad_logits = probabilities.div_(sum_exp)
                 grad_logits.scatter_add_(-1, safe_targets, torch.full_like(target_logits, -1.0))
-                grad_logits.mul_((keep / normalizer).unsqueeze(-1))
-                grad_logits = grad_logits.to(compute_dtype)
-                if needs_input_grad and input_dtype == compute_dtype:
-                    torch.mm(grad_logits, weight, out=grad_hidden_states[chunk])
-                elif needs_input_grad:
-                    grad_hidden_states[chunk] = grad_logits @ weight
-                if needs_weight_grad and grad_logits.dtype == grad_weight.dtype:
-                    grad_weight.addmm_(grad_logits.T, chunk_hidden_states)
+                grad_logits.mul_(keep.unsqueeze(-1))
+                grad_logits = grad_logits.to(grad_dtype)
+                if needs_input_grad:
+                    torch.mm(grad_logits, grad_weight_input, out=grad_hidden_states[chunk])
+                if needs_weight_grad and grad_dtype == torch.float32:
+                    grad_weight.addmm_(grad_logits.T, grad_hidden_states_input[chunk])
                 elif needs_weight_grad:
-                    grad_weight += (grad_logits.T @ chunk_hidden_states).float()
+                    grad_weight += (grad_logits.T @ grad_hidden_states_input[chunk]).float()
                 del grad_logits
             # free this chunk's logits before the next chunk allocates its own
             del logits, probabilities
 
-        ctx.weight_dtype = weight_dtype
-        ctx.save_for_backward(grad_hidden_states, grad_weight)
+        ctx.input_dtype, ctx.weight_dtype = input_dtype, weight_dtype
+        ctx.save_for_backward(grad_hidden_states, grad_weight, normalizer)
         return loss_sum / normalizer
 
     @staticmethod
     def backward(ctx, grad_loss):
-        grad_hidden_states, grad_weight = ctx.saved_tensors
+        grad_hidden_states, grad_weight, normalizer = ctx.saved_tensors
+        # the loss scale in `grad_loss` multiplies before the division by the normaliser, in float32
+        scale = grad_loss.float() / normalizer
         if grad_hidden_states is not None:
-            grad_hidden_states = grad_hidden_states * grad_loss.to(grad_hidden_states.dtype)
+            grad_hidden_states = (grad_hidden_states.float() * scale).to(ctx.input_dtype)
         if grad_weight is not None:
-            grad_weight = (grad_weight * grad_loss).to(ctx.weight_dtype)
+            grad_weight = (grad_weight * scale).to(ctx.weight_dtype)
         return grad_hidden_states, grad_weight, None, None, None, None, None
 
 
