@@ -73,19 +73,27 @@ TOCTREE = "docs/source/en/_toctree.yml"
 
 # Common test modules upstream's checkout has and the sdist lacks: tree path -> stand-in in this repository.
 # They are never part of the upstream patch.
+STANDINS = "tests/standins"
 MISSING_COMMON_TEST_MODULES = {
-    "tests/exporters/test_export.py": "utils/standins/exporters/test_export.py",
-    "tests/generation/test_utils.py": "utils/standins/generation/test_utils.py",
-    "tests/utils/test_configuration_utils.py": "utils/standins/utils/test_configuration_utils.py",
-    "tests/utils/tiny_model_summary.json": "utils/standins/utils/tiny_model_summary.json",
+    "tests/causal_lm_tester.py": f"{STANDINS}/causal_lm_tester.py",
+    "tests/exporters/test_export.py": f"{STANDINS}/exporters/test_export.py",
+    "tests/generation/test_utils.py": f"{STANDINS}/generation/test_utils.py",
+    "tests/utils/test_configuration_utils.py": f"{STANDINS}/utils/test_configuration_utils.py",
+    "tests/utils/tiny_model_summary.json": f"{STANDINS}/utils/tiny_model_summary.json",
     # Opened (not read) by upstream's TokenizerTesterMixin.setUpClass.
-    "tests/fixtures/sample_text.txt": "utils/standins/fixtures/sample_text.txt",
+    "tests/fixtures/sample_text.txt": f"{STANDINS}/fixtures/sample_text.txt",
+}
+
+# Modules the sdist's own test mixins import (`test_fsdp_mixin.py`, `test_tensor_parallel_mixin.py`) that neither the
+# sdist nor every upstream checkout has: taken from the checkout when it has them, else from the stand-in.
+MISSING_SDIST_TEST_HELPERS = {
+    "tests/distributed_testing_utils.py": f"{STANDINS}/distributed_testing_utils.py",
 }
 
 # Project-only test files placed in the tree (the stand-ins' own tests against an in-tree peer).
 PROJECT_TREE_FILES = {
-    "utils/standins/conftest.py": "conftest.py",
-    "utils/standins/test_standins_on_llama.py": "tests/standins/test_standins_on_llama.py",
+    f"{STANDINS}/conftest.py": "conftest.py",
+    f"{STANDINS}/test_standins_on_llama.py": "tests/standins/test_standins_on_llama.py",
 }
 SOURCES_RECORD = ".arlow-common-test-sources"
 
@@ -311,6 +319,9 @@ def overlay_sources() -> dict[str, Path]:
         if checkout and not upstream.is_file():
             raise IntegratedTreeError(f"{UPSTREAM_CHECKOUT_ENV}={checkout} has no {tree}.")
         sources[tree] = upstream if upstream else REPO_ROOT / standin
+    for tree, standin in MISSING_SDIST_TEST_HELPERS.items():
+        upstream = Path(checkout) / tree if checkout else None
+        sources[tree] = upstream if upstream and upstream.is_file() else REPO_ROOT / standin
     sources.update({tree: REPO_ROOT / repo for repo, tree in PROJECT_TREE_FILES.items()})
     return sources
 
@@ -319,8 +330,8 @@ def describe_common_test_sources() -> list[str]:
     """One line per module the sdist lacks, saying where the tree's copy comes from."""
     sources = overlay_sources()
     lines = []
-    for tree in MISSING_COMMON_TEST_MODULES:
-        origin = "upstream checkout" if os.environ.get(UPSTREAM_CHECKOUT_ENV) else "project stand-in"
+    for tree in [*MISSING_COMMON_TEST_MODULES, *MISSING_SDIST_TEST_HELPERS]:
+        origin = "project stand-in" if sources[tree].is_relative_to(REPO_ROOT / STANDINS) else "upstream checkout"
         lines.append(f"{tree}: {origin} ({sources[tree]})")
     return lines
 

@@ -17,16 +17,18 @@ Project stand-in for upstream's `tests/exporters/test_export.py`, which the tran
 `ExportTesterMixin` is a base of `ModelTesterMixin`, so every model test class runs these checks: each class of
 `all_model_classes` is captured with `torch.export.export` on the model tester's inputs, and the exported program must
 give the eager model's outputs, on those inputs and, with the sequence length left dynamic, on a shorter sequence.
-A test class opts out with upstream's flag `test_torch_exportable = False` (say why in a comment).
+As upstream's, the export test is `@slow` (it runs with `RUN_SLOW=1`). A test class opts out with upstream's flag
+`test_torch_exportable = False` (say why in a comment).
 """
 
 import copy
 import inspect
 
 import pytest
+from parameterized import parameterized
 
 from transformers import is_torch_available, set_seed
-from transformers.testing_utils import require_torch, torch_device
+from transformers.testing_utils import require_torch, slow, torch_device
 
 
 if is_torch_available():
@@ -72,21 +74,27 @@ class ExportTesterMixin:
         for got, want in tensors:
             torch.testing.assert_close(got, want, **OUTPUT_TOLERANCE, msg=lambda m: f"{message}: {m}")
 
+    @parameterized.expand(
+        [(False,), (True,)], name_func=lambda f, _, p: f"{f.__name__}_{'dynamic' if p.args[0] else 'static'}"
+    )
+    @slow
     @pytest.mark.torch_export_test
-    def test_torch_export(self):
-        """The exported program of each model class gives the eager outputs on the model tester's inputs."""
-        for model_class, model, inputs in self._export_cases():
-            with torch.no_grad():
-                eager_outputs = model(**inputs)
-                program = torch.export.export(model, args=(), kwargs=inputs, strict=False)
-                exported_outputs = program.module()(**inputs)
-            self._assert_same_outputs(exported_outputs, eager_outputs, f"{model_class.__name__} exported")
-
-    @pytest.mark.torch_export_test
-    def test_torch_export_dynamic_sequence_length(self):
-        """Exported with a dynamic sequence length, each model class also matches eager on a shorter sequence."""
+    def test_torch_export(self, dynamic):
+        """
+        The exported program of each model class gives the eager outputs on the model tester's inputs. With `dynamic`,
+        the sequence length is exported as a dynamic dimension and a shorter sequence must match eager too (upstream
+        exports with dynamic shapes; the shorter sequence is the stand-in's proof that the dimension is dynamic).
+        """
         checked = []
         for model_class, model, inputs in self._export_cases():
+            if not dynamic:
+                with torch.no_grad():
+                    eager_outputs = model(**inputs)
+                    program = torch.export.export(model, args=(), kwargs=inputs, strict=False)
+                    exported_outputs = program.module()(**inputs)
+                self._assert_same_outputs(exported_outputs, eager_outputs, f"{model_class.__name__} exported")
+                checked.append(model_class)
+                continue
             if not isinstance(inputs.get("input_ids"), torch.Tensor) or inputs["input_ids"].shape[1] < 3:
                 continue
             # Every input laid out along the token axis of `input_ids` (masks, token labels) gets the dynamic length;
@@ -111,4 +119,6 @@ class ExportTesterMixin:
                     )
             checked.append(model_class)
         if not checked:
-            self.skipTest(reason="no model class takes `input_ids` of 3 or more tokens, the axis this check shortens")
+            self.skipTest(
+                reason="no model class takes `input_ids` of 3 or more tokens, the axis a dynamic export varies"
+            )

@@ -1,0 +1,551 @@
+# Copyright 2026 The Arlow Authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Project stand-in for upstream's `tests/generation/test_utils.py`, which the transformers sdist does not ship.
+
+Every test here has the name of an upstream `GenerationTesterMixin` test and asserts what that test asserts, the same
+way (the table in `tests/standins/upstream_mirrors.py` names each one); a few add a stricter equivalence on top, said
+in their docstring. The hooks are upstream's:
+
+- `all_generative_model_classes` (a property of `ModelTesterMixin`: the model classes whose `can_generate()` is true);
+- `self.model_tester.prepare_config_and_inputs_for_common()` and `self.model_tester.seq_length`;
+- `prepare_config_and_inputs_for_generate(batch_size)`, which a test class may override. Every tensor it returns is
+  passed to `generate`, so a decoder with cross-attention gets its `encoder_hidden_states` by returning them here;
+- `max_new_tokens`, the length of most generations, and `has_attentions` (from `ModelTesterMixin`).
+
+The stand-in covers decoder-only models (causal language models, with or without cross-attention inputs).
+"""
+
+import copy
+import inspect
+
+import pytest
+from parameterized import parameterized
+
+from transformers import is_torch_available, set_seed
+from transformers.testing_utils import (
+    require_torch,
+    set_config_for_less_flaky_test,
+    set_model_for_less_flaky_test,
+    torch_device,
+)
+
+
+if is_torch_available():
+    import torch
+
+    from transformers.cache_utils import Cache, EncoderDecoderCache, StaticCache
+    from transformers.generation import GenerateBeamDecoderOnlyOutput, GenerateDecoderOnlyOutput
+
+
+# Inputs of the model tester that generation tests must not receive: decoder inputs belong to encoder-decoder models,
+# each test sets the cache switch, and labels are for training.
+INPUTS_NOT_FOR_GENERATE = ("decoder_input_ids", "decoder_attention_mask", "use_cache", "labels")
+# Logits processors upstream's greedy/sampling/beam checks run with, so that processed scores differ from raw logits.
+LOGITS_PROCESSOR_KWARGS = {"bad_words_ids": [[1, 0]], "repetition_penalty": 1.2, "remove_invalid_values": True}
+SAMPLING_KWARGS = {"top_k": 10, "top_p": 0.7, "temperature": 0.7}
+BEAM_KWARGS = {"early_stopping": False, "length_penalty": 2.0, "num_beams": 2}
+
+
+def assert_similar_generate_outputs(output_1, output_2, atol=1e-5, rtol=1e-5):
+    """
+    Two generations agree when their sequences are equal or, where they first differ, the scores up to and including
+    that step are close (a near-tie may then be broken either way).
+    """
+    prompt_length = output_1.sequences.shape[1] - len(output_1.scores)
+    same = output_1.sequences == output_2.sequences
+    if bool(same.all()):
+        return
+    for row in range(output_1.sequences.shape[0]):
+        if bool(same[row].all()):
+            continue
+        first_difference = int((~same[row]).nonzero()[0]) - prompt_length
+        if first_difference < 0:
+            raise AssertionError(f"row {row}: the prompts differ")
+        for step in range(first_difference + 1):
+            torch.testing.assert_close(
+                output_1.scores[step][row],
+                output_2.scores[step][row],
+                atol=atol,
+                rtol=rtol,
+                msg=lambda message: f"row {row}, step {step}, before the first token that differs: {message}",
+            )
+
+
+@require_torch
+class GenerationTesterMixin:
+    """`generate` checks for every class of `all_generative_model_classes` (see the module docstring for the hooks)."""
+
+    input_name = "input_ids"
+    model_tester = None
+    max_new_tokens = 3
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Hooks and helpers
+    # -----------------------------------------------------------------------------------------------------------
+
+    def prepare_config_and_inputs_for_generate(self, batch_size=2):
+        """
+        The config and the first `batch_size` rows of the model tester's common inputs. End-of-sequence is switched
+        off (pad falls back to the old eos) so that every generation runs its full length.
+        """
+        config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()
+        inputs = {
+            key: value[:batch_size, ...] if isinstance(value, torch.Tensor) else value
+            for key, value in inputs_dict.items()
+            if key not in INPUTS_NOT_FOR_GENERATE
+        }
+        text_config = config.get_text_config(decoder=True)
+        if text_config.eos_token_id is not None and text_config.pad_token_id is None:
+            eos = text_config.eos_token_id
+            text_config.pad_token_id = eos if isinstance(eos, int) else eos[0]
+        text_config.eos_token_id = None
+        text_config.forced_eos_token_id = None
+        return config, inputs
+
+    def _generate(self, model, inputs_dict, logits_processors=True, do_sample=False, **generate_kwargs):
+        """`generate` for exactly `max_new_tokens` new tokens, with upstream's logits processors unless turned off."""
+        kwargs = dict(LOGITS_PROCESSOR_KWARGS) if logits_processors else {}
+        if do_sample and logits_processors:
+            kwargs.update(SAMPLING_KWARGS)
+        kwargs.update(max_new_tokens=self.max_new_tokens, min_new_tokens=self.max_new_tokens, do_sample=do_sample)
+        kwargs.update(generate_kwargs)
+        return model.generate(**kwargs, **inputs_dict)
+
+    def _check_prompt_and_new_tokens(self, sequences, inputs_dict, num_return_sequences=1):
+        """Upstream's length check for decoder-only models, and each row continues its own prompt."""
+        prompt = inputs_dict["input_ids"]
+        self.assertEqual(sequences.shape[1], self.max_new_tokens + prompt.shape[1])
+        expected_prompts = prompt.repeat_interleave(num_return_sequences, dim=0)
+        self.assertEqual(sequences[:, : prompt.shape[1]].tolist(), expected_prompts.tolist())
+
+    def _check_generate_outputs(self, output, config, use_cache=False, num_return_sequences=1, num_beams=1):
+        """The shapes of scores, logits, attentions, hidden states and cache, as upstream checks a decoder-only model."""
+        config = config.get_text_config(decoder=True)
+        input_batch_size = output.sequences.shape[0] // num_return_sequences
+        rows = input_batch_size * (num_beams if num_beams > 1 else num_return_sequences)
+        prompt_length = self.model_tester.seq_length
+        output_length = output.sequences.shape[1]
+        generated_length = output_length - prompt_length
+        vocab_size = config.vocab_size
+
+        self.assertIsInstance(output.scores, tuple)
+        self.assertEqual(len(output.scores), generated_length)
+        self.assertEqual([tuple(score.shape) for score in output.scores], [(rows, vocab_size)] * generated_length)
+        self.assertIsInstance(output.logits, tuple)
+        self.assertEqual([tuple(logit.shape) for logit in output.logits], [(rows, vocab_size)] * len(output.logits))
+
+        cache = output.past_key_values
+        self_attention_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
+        for name in ("attentions", "hidden_states"):
+            if name == "attentions" and not self.has_attentions:
+                continue
+            per_step = getattr(output, name)
+            self.assertIsInstance(per_step, tuple)
+            self.assertEqual(len(per_step), generated_length, f"one entry of `{name}` per generated token")
+            for step, layers in enumerate(per_step):
+                self.assertIsInstance(layers, tuple)
+                query_length = 1 if use_cache and step > 0 else prompt_length + step
+                if name == "hidden_states":
+                    expected = (rows, query_length, config.hidden_size)
+                else:
+                    key_length = prompt_length + step
+                    if isinstance(self_attention_cache, StaticCache):
+                        key_length = self_attention_cache.get_max_length(0)
+                    expected = (rows, config.num_attention_heads, query_length, key_length)
+                self.assertEqual([tuple(layer.shape) for layer in layers], [expected] * len(layers), f"{name} {step}")
+
+        if use_cache:
+            self._check_past_key_values_for_generate(rows, cache, output_length - 1, config)
+        else:
+            self.assertIsNone(cache)
+
+    def _check_past_key_values_for_generate(self, batch_size, past_key_values, seq_length, config):
+        """
+        One (keys, values) pair per layer of shape (batch, key/value heads, `seq_length`, head dim); an
+        `EncoderDecoderCache` is checked part by part, its cross-attention part without the sequence dimension.
+        """
+        if not isinstance(past_key_values, Cache):
+            raise ValueError("The cache is not a `Cache`; a model with another format must override this check.")
+        if isinstance(past_key_values, EncoderDecoderCache):
+            self._check_past_key_values_for_generate(
+                batch_size, past_key_values.self_attention_cache, seq_length, config
+            )
+            self._check_past_key_values_for_generate(batch_size, past_key_values.cross_attention_cache, None, config)
+            return
+        config = config.get_text_config(decoder=True)
+        self.assertEqual(len(past_key_values), config.num_hidden_layers)
+        num_kv_heads = getattr(config, "num_key_value_heads", config.num_attention_heads)
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        for layer in past_key_values.layers:
+            keys, values = layer.keys, layer.values
+            if seq_length is None:
+                keys, values = keys[:, :, 0, :], values[:, :, 0, :]
+                expected = (batch_size, num_kv_heads, head_dim)
+            else:
+                expected = (batch_size, num_kv_heads, seq_length, head_dim)
+            self.assertEqual(tuple(keys.shape), expected)
+            self.assertEqual(tuple(values.shape), expected)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Greedy decoding, sampling, beam search
+    # -----------------------------------------------------------------------------------------------------------
+
+    @pytest.mark.generate
+    def test_greedy_generate(self):
+        """
+        Greedy decoding returns the prompt plus `max_new_tokens` tokens. Stricter than upstream: without logits
+        processors, each new token is the argmax of a full forward pass over everything before it.
+        """
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            sequences = self._generate(model, inputs_dict)
+            self._check_prompt_and_new_tokens(sequences, inputs_dict)
+
+            unpadded = {**inputs_dict, "attention_mask": torch.ones_like(inputs_dict["input_ids"])}
+            plain = self._generate(model, unpadded, logits_processors=False)
+            tokens = inputs_dict["input_ids"]
+            extra = {k: v for k, v in inputs_dict.items() if k not in ("input_ids", "attention_mask")}
+            with torch.no_grad():
+                for _ in range(self.max_new_tokens):
+                    logits = model(input_ids=tokens, attention_mask=torch.ones_like(tokens), use_cache=False, **extra)
+                    next_tokens = logits.logits[:, -1].argmax(dim=-1, keepdim=True)
+                    tokens = torch.cat([tokens, next_tokens], dim=-1)
+            self.assertEqual(plain.tolist(), tokens.tolist(), f"{model_class.__name__}: generate vs step-wise argmax")
+
+    @pytest.mark.generate
+    def test_greedy_generate_dict_outputs(self):
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if self.has_attentions:
+                config._attn_implementation = "eager"  # only eager attention returns attention weights
+            model = model_class(config).to(torch_device).eval()
+            output = self._generate(
+                model,
+                inputs_dict,
+                output_scores=True,
+                output_logits=True,
+                output_hidden_states=True,
+                output_attentions=self.has_attentions,
+                return_dict_in_generate=True,
+                use_cache=False,
+            )
+            self._check_prompt_and_new_tokens(output.sequences, inputs_dict)
+            self.assertIsInstance(output, GenerateDecoderOnlyOutput)
+            self._check_generate_outputs(output, model.config)
+
+    @pytest.mark.generate
+    def test_greedy_generate_dict_outputs_use_cache(self):
+        """
+        As upstream, with the cache on. Stricter than upstream: the tokens and scores are those of the same generation
+        without a cache.
+        """
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if self.has_attentions:
+                config._attn_implementation = "eager"
+            if not hasattr(config.get_text_config(), "use_cache"):
+                self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
+            config.is_decoder = True
+            model = model_class(config).to(torch_device).eval()
+            outputs = {
+                use_cache: self._generate(
+                    model,
+                    inputs_dict,
+                    output_scores=True,
+                    output_logits=True,
+                    output_hidden_states=True,
+                    output_attentions=self.has_attentions,
+                    return_dict_in_generate=True,
+                    use_cache=use_cache,
+                )
+                for use_cache in (True, False)
+            }
+            self._check_prompt_and_new_tokens(outputs[True].sequences, inputs_dict)
+            self._check_generate_outputs(outputs[True], model.config, use_cache=True)
+            assert_similar_generate_outputs(outputs[True], outputs[False])
+
+    @pytest.mark.generate
+    def test_sample_generate(self):
+        """Sampling returns the prompt plus `max_new_tokens` tokens. Stricter than upstream: a seed repeats it."""
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            samples = []
+            for _ in range(2):
+                torch.manual_seed(0)
+                samples.append(self._generate(model, inputs_dict, do_sample=True, num_return_sequences=1))
+            self._check_prompt_and_new_tokens(samples[0], inputs_dict)
+            self.assertEqual(samples[0].tolist(), samples[1].tolist(), f"{model_class.__name__}: same seed")
+
+    @pytest.mark.generate
+    def test_beam_search_generate(self):
+        """
+        Beam search returns the prompt plus `max_new_tokens` tokens. Stricter than upstream: without length penalty
+        or processors, each returned hypothesis is scored by the summed log-probabilities of its new tokens, best
+        first.
+        """
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            sequences = self._generate(model, inputs_dict, num_return_sequences=1, **BEAM_KWARGS)
+            self._check_prompt_and_new_tokens(sequences, inputs_dict)
+
+            # Without padding, so that one forward pass over each hypothesis sees it exactly as beam search did.
+            unpadded = {**inputs_dict, "attention_mask": torch.ones_like(inputs_dict["input_ids"])}
+            output = self._generate(
+                model,
+                unpadded,
+                logits_processors=False,
+                num_beams=3,
+                num_return_sequences=2,
+                length_penalty=0.0,
+                output_scores=True,
+                return_dict_in_generate=True,
+            )
+            self.assertIsInstance(output, GenerateBeamDecoderOnlyOutput)
+            self._check_prompt_and_new_tokens(output.sequences, inputs_dict, num_return_sequences=2)
+            prompt_length = inputs_dict["input_ids"].shape[1]
+            extra = {
+                key: value.repeat_interleave(2, dim=0) if isinstance(value, torch.Tensor) else value
+                for key, value in inputs_dict.items()
+                if key not in ("input_ids", "attention_mask")
+            }
+            with torch.no_grad():
+                logits = model(
+                    input_ids=output.sequences,
+                    attention_mask=torch.ones_like(output.sequences),
+                    use_cache=False,
+                    **extra,
+                ).logits
+            log_probs = logits[:, prompt_length - 1 : -1].float().log_softmax(dim=-1)
+            new_tokens = output.sequences[:, prompt_length:]
+            recomputed = log_probs.gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1).sum(dim=-1)
+            torch.testing.assert_close(output.sequences_scores, recomputed, rtol=1e-4, atol=1e-4)
+            per_prompt = output.sequences_scores.view(-1, 2)
+            self.assertTrue(bool((per_prompt[:, 0] >= per_prompt[:, 1]).all()), "best hypothesis first")
+
+    @parameterized.expand([("random",), ("same",)])
+    @pytest.mark.generate
+    def test_assisted_decoding_matches_greedy_search(self, assistant_type):
+        """Assisted decoding (an assistant that always or never agrees) gives greedy decoding's outputs."""
+        for model_class in self.all_generative_model_classes:
+            if model_class._is_stateful:
+                self.skipTest(reason="Stateful models don't support assisted generation")
+            set_seed(42)
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate(batch_size=1)
+            set_config_for_less_flaky_test(config)
+            if self.has_attentions:
+                config._attn_implementation = "eager"
+            if not hasattr(config.get_text_config(), "use_cache"):
+                self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
+            config.is_decoder = True
+            model = model_class._from_config(config, attn_implementation="eager").to(torch_device).eval()
+            set_model_for_less_flaky_test(model)
+            # No eos, two draft tokens per assistant call, at least two forward passes of the main model.
+            generation_kwargs = {
+                "eos_token_id": -1,
+                "max_new_tokens": 4,
+                "num_beams": 1,
+                "do_sample": False,
+                "output_scores": True,
+                "output_logits": True,
+                "output_hidden_states": True,
+                "output_attentions": self.has_attentions,
+                "return_dict_in_generate": True,
+                "use_cache": True,
+                **LOGITS_PROCESSOR_KWARGS,
+            }
+            greedy = model.generate(**generation_kwargs, **inputs_dict)
+            assistant = model if assistant_type == "same" else model_class(model.config).to(torch_device).eval()
+            assistant.config._attn_implementation = "eager"
+            assistant.generation_config.num_assistant_tokens = 2
+            assistant.generation_config.num_assistant_tokens_schedule = "constant"
+            assisted = model.generate(**generation_kwargs, **inputs_dict, assistant_model=assistant)
+            assert_similar_generate_outputs(greedy, assisted)
+            for output in (greedy, assisted):
+                self._check_generate_outputs(output, model.config, use_cache=True)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Padding, embeddings, static cache
+    # -----------------------------------------------------------------------------------------------------------
+
+    @pytest.mark.generate
+    def test_left_padding_compatibility(self):
+        """32 positions of left padding leave the next-token logits unchanged (no cache, positions from the mask)."""
+        if not self.has_attentions:
+            self.skipTest(reason="This model doesn't support padding.")
+        decoder_only_classes = [
+            model_class
+            for model_class in self.all_generative_model_classes
+            if not self.prepare_config_and_inputs_for_generate()[0].is_encoder_decoder
+        ]
+        if not decoder_only_classes:
+            self.skipTest(reason="No decoder-only architecture available for this model.")
+        config, _ = self.prepare_config_and_inputs_for_generate()
+        if any(name.startswith("encoder") and name != "encoder_no_repeat_ngram_size" for name in config.to_dict()):
+            self.skipTest(
+                reason="The decoder-only derived from encoder-decoder models are not expected to support left-padding."
+            )
+
+        def forward_inputs(inputs, parameters):
+            kwargs = {"input_ids": inputs["input_ids"], "attention_mask": inputs["attention_mask"]}
+            if "position_ids" in parameters:
+                position_ids = inputs["attention_mask"].long().cumsum(-1) - 1
+                kwargs["position_ids"] = position_ids.masked_fill(inputs["attention_mask"] == 0, 1)
+            kwargs.update({k: v for k, v in inputs.items() if k not in kwargs and k in parameters})
+            return kwargs
+
+        for model_class in decoder_only_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            parameters = inspect.signature(model.forward).parameters.keys()
+            model.generation_config.use_cache = False
+            if inputs_dict.get("attention_mask") is None:
+                inputs_dict["attention_mask"] = torch.ones_like(inputs_dict["input_ids"])
+            unpadded_logits = model(**forward_inputs(inputs_dict, parameters)).logits[:, -1, :]
+
+            input_ids, attention_mask = inputs_dict["input_ids"], inputs_dict["attention_mask"]
+            pad_token_id = getattr(config.get_text_config(decoder=True), "pad_token_id", None) or 0
+            pad_shape = (input_ids.shape[0], 32, *input_ids.shape[2:])
+            padded = copy.deepcopy(inputs_dict)
+            padded["input_ids"] = torch.cat([input_ids.new_full(pad_shape, pad_token_id), input_ids], dim=1)
+            padded["attention_mask"] = torch.cat([attention_mask.new_zeros(pad_shape[:2]), attention_mask], dim=1)
+            if inputs_dict.get("token_type_ids") is not None:
+                token_type_ids = inputs_dict["token_type_ids"]
+                padded["token_type_ids"] = torch.cat([token_type_ids.new_zeros(pad_shape[:2]), token_type_ids], dim=1)
+            padded_logits = model(**forward_inputs(padded, parameters)).logits[:, -1, :]
+            torch.testing.assert_close(unpadded_logits, padded_logits, rtol=1e-5, atol=1e-5)
+
+    @parameterized.expand([("greedy", 1), ("beam search", 2)])
+    @pytest.mark.generate
+    def test_generate_from_inputs_embeds(self, _, num_beams):
+        """
+        Generating from `inputs_embeds` (with or without the `input_ids`) continues the prompt as generating from its
+        `input_ids`; other embeddings change the scores.
+        """
+        for model_class in self.all_generative_model_classes:
+            set_seed(42)
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if config.is_encoder_decoder:
+                continue
+            config.is_decoder = True
+            set_config_for_less_flaky_test(config)
+            model = model_class(config).to(torch_device).eval()
+            set_model_for_less_flaky_test(model)
+            if "inputs_embeds" not in inspect.signature(model.prepare_inputs_for_generation).parameters:
+                continue
+            has_attention_mask = "attention_mask" in inputs_dict
+            input_ids = inputs_dict.pop("input_ids")
+            generation_kwargs = {
+                "return_dict_in_generate": True,
+                "output_scores": True,
+                "num_beams": num_beams,
+                "do_sample": False,
+                "max_new_tokens": 5,
+                "min_new_tokens": 5,
+                "use_cache": True,
+            }
+            from_ids = model.generate(input_ids=input_ids, **generation_kwargs, **inputs_dict)
+            self.assertEqual(from_ids.sequences.shape[:2], (input_ids.shape[0], input_ids.shape[1] + 5))
+
+            inputs_embeds = model.get_input_embeddings()(input_ids)
+            from_both = model.generate(
+                input_ids=input_ids, inputs_embeds=inputs_embeds, **generation_kwargs, **inputs_dict
+            )
+            assert_similar_generate_outputs(from_ids, from_both)
+
+            if has_attention_mask:
+                # Without `input_ids` only the new tokens come back.
+                from_embeds = model.generate(inputs_embeds=inputs_embeds, **generation_kwargs, **inputs_dict)
+                from_both.sequences = from_both.sequences[:, inputs_embeds.shape[1] :]
+                assert_similar_generate_outputs(from_embeds, from_both)
+
+            random_embeds = torch.rand_like(inputs_embeds)
+            from_random = model.generate(
+                input_ids=input_ids, inputs_embeds=random_embeds, **generation_kwargs, **inputs_dict
+            )
+            for step in range(len(from_random.scores)):
+                self.assertFalse(torch.allclose(from_both.scores[step], from_random.scores[step]))
+
+    @pytest.mark.generate
+    def test_generate_from_inputs_embeds_with_static_cache(self):
+        """From `inputs_embeds` with a static cache, the cache holds the prompt plus all new tokens but the last."""
+        for model_class in self.all_generative_model_classes:
+            if not model_class._can_compile_fullgraph:
+                self.skipTest(reason="This model does not support the static cache format")
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if config.is_encoder_decoder:
+                self.skipTest(reason="This model is encoder-decoder and has Encoder-Decoder Cache")
+            model = model_class(config).to(torch_device).eval()
+            if "inputs_embeds" not in inspect.signature(model.prepare_inputs_for_generation).parameters:
+                self.skipTest(reason="This model does not support `inputs_embeds` in generation")
+            input_ids = inputs_dict.pop("input_ids")
+            model.generation_config.use_cache = True
+            model.config.is_decoder = True
+            max_new_tokens = 10
+            model.generation_config.eos_token_id = model.config.get_text_config().eos_token_id = -1
+            inputs_embeds = model.get_input_embeddings()(input_ids)
+            outputs = model.generate(
+                inputs_embeds=inputs_embeds,
+                max_new_tokens=max_new_tokens,
+                cache_implementation="static",
+                return_dict_in_generate=True,
+                **inputs_dict,
+            )
+            self.assertIsInstance(outputs.past_key_values, StaticCache)
+            max_length = max_new_tokens + inputs_embeds.shape[1] - 1
+            self._check_past_key_values_for_generate(
+                input_ids.shape[0], outputs.past_key_values, max_length, model.config.get_text_config()
+            )
+
+    @pytest.mark.generate
+    def test_generate_with_static_cache(self):
+        """
+        In float32 and float16, a static cache gives the dynamic cache's generation, and is a `StaticCache` sized for
+        the prompt plus all new tokens but the last.
+        """
+        for model_class in self.all_generative_model_classes:
+            if not model_class._can_compile_fullgraph:
+                self.skipTest(reason="This model does not support the static cache format")
+            set_seed(42)
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            set_config_for_less_flaky_test(config)
+            if config.is_encoder_decoder:
+                self.skipTest(reason="This model is encoder-decoder and has Encoder-Decoder Cache")
+            config.is_decoder = True
+            batch_size = inputs_dict[model_class.main_input_name].shape[0]
+            max_new_tokens = 20
+            for dtype in (torch.float32, torch.float16):
+                model = model_class(copy.deepcopy(config)).to(torch_device).to(dtype).eval()
+                inputs = {
+                    key: value.to(dtype) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
+                    for key, value in inputs_dict.items()
+                }
+                set_model_for_less_flaky_test(model)
+                generation_kwargs = {
+                    "max_new_tokens": max_new_tokens,
+                    "return_dict_in_generate": True,
+                    "output_scores": True,
+                    "use_cache": True,
+                }
+                static = model.generate(**generation_kwargs, **inputs, cache_implementation="static")
+                self.assertTrue(isinstance(static.past_key_values, StaticCache))
+                max_cache_length = self.model_tester.seq_length + max_new_tokens - 1
+                self._check_past_key_values_for_generate(
+                    batch_size, static.past_key_values, max_cache_length, model.config.get_text_config()
+                )
+                dynamic = model.generate(**generation_kwargs, **inputs)
+                assert_similar_generate_outputs(dynamic, static)
