@@ -1,5 +1,5 @@
 # Arlow: developer commands. Every target sets itself up, so on a fresh clone `make demo` and `make test` suffice.
-.PHONY: setup tree fixup style quality check-repo test test-model test-project test-install docs demo bench bench-quick upstream-patch clean
+.PHONY: setup tree fixup style quality check-repo test test-model test-project test-install docs demo bench bench-quick gpu-check upstream-patch clean
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -82,6 +82,11 @@ bench: setup
 
 bench-quick: setup
 	$(PY) benchmark/run_benchmarks.py --quick
+
+# Needs a CUDA GPU, and stops at once without one: the flash-attention and flex tests, the chunked loss on CUDA and the
+# GPU benchmark (bfloat16, flash_attention_2 and sdpa, MFU), reported in build/gpu-check/gpu_check_report.md
+gpu-check: setup
+	$(PY) benchmark/gpu_check.py
 
 upstream-patch: setup
 	$(PY) utils/integrated_tree.py patch
