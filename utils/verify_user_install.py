@@ -14,7 +14,9 @@
 """
 Proves the user install from a clean environment: a new virtual environment with only torch, `pip install <repo>`,
 then the public imports, Auto classes and a save/load round trip from an unrelated directory, then a clean
-`pip uninstall transformers`.
+`pip uninstall transformers`. The same environment then checks the Llama export (`utils/verify_llama_export.py`):
+exported while Arlow is installed, loaded after the plain transformers release from PyPI replaced it. Each phase
+prints how long it took; pip's cache keeps the downloads of later runs short.
 
 Usage: `python utils/verify_user_install.py [--torch-spec torch==2.13.0] [--keep]`
 """
@@ -25,7 +27,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+from contextlib import contextmanager
 from pathlib import Path
+
+from integrated_tree import UPSTREAM_VERSION
+from verify_llama_export import check_without_arlow, export_with_arlow
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +67,13 @@ def run(*command: str, cwd: Path) -> None:
     subprocess.run(command, cwd=cwd, check=True)
 
 
+@contextmanager
+def timed(phase: str):
+    start = time.perf_counter()
+    yield
+    print(f"[{phase}: {time.perf_counter() - start:.1f} s]", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--torch-spec", default="torch==2.13.0", help="pip requirement for torch in the clean venv")
@@ -70,11 +84,17 @@ def main() -> int:
     try:
         venv = workdir / "venv"
         python = str(venv / "bin" / "python")
-        run(sys.executable, "-m", "venv", str(venv), cwd=workdir)
-        run(python, "-m", "pip", "install", "--quiet", args.torch_spec, cwd=workdir)
-        run(python, "-m", "pip", "install", "--quiet", str(REPO_ROOT), cwd=workdir)
-        run(python, "-c", USAGE_SCRIPT, cwd=workdir)
-        run(python, "-m", "pip", "uninstall", "--yes", "--quiet", "transformers", cwd=workdir)
+        with timed("clean venv with torch"):
+            run(sys.executable, "-m", "venv", str(venv), cwd=workdir)
+            run(python, "-m", "pip", "install", "--quiet", args.torch_spec, cwd=workdir)
+        with timed("pip install <repo>"):
+            run(python, "-m", "pip", "install", "--quiet", str(REPO_ROOT), cwd=workdir)
+        with timed("usage checks"):
+            run(python, "-c", USAGE_SCRIPT, cwd=workdir)
+        with timed("Llama export with Arlow installed"):
+            export_with_arlow(python, workdir)
+        with timed("pip uninstall transformers"):
+            run(python, "-m", "pip", "uninstall", "--yes", "--quiet", "transformers", cwd=workdir)
         leftover = subprocess.run([python, "-c", "import transformers"], cwd=workdir, capture_output=True)
         if leftover.returncode == 0:
             print("error: `import transformers` still works after `pip uninstall transformers`", file=sys.stderr)
@@ -84,7 +104,12 @@ def main() -> int:
         if remains:
             print(f"error: `pip uninstall transformers` left {remains} in {site_packages}", file=sys.stderr)
             return 1
-        print("user install verified: installed, imported, saved/reloaded, uninstalled cleanly")
+        with timed(f"Llama export loaded by transformers {UPSTREAM_VERSION} from PyPI"):
+            check_without_arlow(python, workdir, UPSTREAM_VERSION)
+        print(
+            "user install verified: installed, imported, saved/reloaded, uninstalled cleanly; the Llama export loads "
+            f"in transformers {UPSTREAM_VERSION} without Arlow, with identical logits and greedy generation"
+        )
         return 0
     finally:
         if args.keep:
