@@ -260,6 +260,20 @@ class ArlowAttention(nn.Module):
         if past_key_values is not None:
             key_states, value_states = past_key_values.update(key_states, value_states, self.layer_idx)
 
+        return self.attend(query_states, key_states, value_states, attention_mask, **kwargs)
+
+    def attend(
+        self,
+        query_states: torch.Tensor,
+        key_states: torch.Tensor,
+        value_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """
+        Attends from `query_states` (batch, heads, queries, head_dim) to `key_states`/`value_states` with the
+        configured attention function and applies the output projection: the part self- and cross-attention share.
+        """
         attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
             self.config._attn_implementation, eager_attention_forward
         )
@@ -275,7 +289,9 @@ class ArlowAttention(nn.Module):
             **kwargs,
         )
 
-        attn_output = attn_output.reshape(*input_shape, -1).contiguous()
+        # (batch, queries, heads, head_dim) -> (batch, queries, heads * head_dim)
+        batch_size, _, num_queries, _ = query_states.shape
+        attn_output = attn_output.reshape(batch_size, num_queries, -1).contiguous()
         attn_output = self.o_proj(attn_output)
         return attn_output, attn_weights
 
@@ -317,24 +333,7 @@ class ArlowCrossAttention(ArlowAttention):
                 )
                 past_key_values.is_updated[self.layer_idx] = True
 
-        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
-            self.config._attn_implementation, eager_attention_forward
-        )
-
-        attn_output, attn_weights = attention_interface(
-            self,
-            query_states,
-            key_states,
-            value_states,
-            attention_mask,
-            dropout=0.0 if not self.training else self.attention_dropout,
-            scaling=self.scaling,
-            **kwargs,
-        )
-
-        attn_output = attn_output.reshape(*input_shape, -1).contiguous()
-        attn_output = self.o_proj(attn_output)
-        return attn_output, attn_weights
+        return self.attend(query_states, key_states, value_states, attention_mask, **kwargs)
 
 
 class ArlowDecoderLayer(GradientCheckpointingLayer):
