@@ -16,7 +16,8 @@ Runs upstream's own repository-consistency checks on the contribution, as a revi
 by `TRANSFORMERS_UPSTREAM_CHECKOUT` (or `--checkout`) is copied into a git repository whose `main` is the untouched
 checkout, the project's upstream patch (`utils/integrated_tree.py patch`) is committed on a branch of it, and each check
 of upstream's `make check-repository-consistency` / `check-code-quality` that applies to a model runs on both trees
-(upstream's diff-based checks thus see exactly the contribution). A checkout newer or older than the pinned release
+(upstream's diff-based checks thus see exactly the contribution; `check_repo.py` runs stage by stage, so that a stage
+failing on the checkout itself does not hide the later ones). A checkout newer or older than the pinned release
 fails some checks on its own, so only what the contribution brings is reported: the lines of a failing check that
 appear only on the patched tree or that name the model. Exit status 1 when there is such a finding, 2 when the trees
 cannot be prepared.
@@ -65,7 +66,39 @@ UPSTREAM_CHECKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("model_tester", "check_model_tester.py", ()),
 )
 
+# Checks whose entry point calls several stages and stops at the first that raises: on a checkout that fails an early
+# stage on its own, the later ones (e.g. `check_model_type_doc_match` of `check_repo.py`) would never look at the model.
+# They run stage by stage instead: each call of the entry point, and each argument-free `check_*` function such a
+# stage calls, in its own `try`.
+STAGED_CHECKS = {"check_repo.py": "check_repo_quality"}
+STAGE_RUNNER = """
+import ast, sys, traceback
+sys.path.insert(0, "utils")
+script, entry = sys.argv[1], sys.argv[2]
+module = __import__(script[:-3])
+functions = {n.name: n for n in ast.parse(open("utils/" + script, encoding="utf-8").read()).body
+             if isinstance(n, ast.FunctionDef)}
+def calls(name):
+    found = [c.func.id for c in ast.walk(functions[name]) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)]
+    return [f for f in dict.fromkeys(found) if f in functions and not functions[f].args.args and f != name]
+stages = []
+for stage in calls(entry):
+    stages += [stage] + [f for f in calls(stage) if f.startswith("check_")]
+failed = 0
+for stage in dict.fromkeys(stages):
+    try:
+        getattr(module, stage)()
+        print(f"stage {stage}: ok")
+    except Exception as error:
+        failed += 1
+        print(f"stage {stage}: {type(error).__name__}")
+        print(str(error) or traceback.format_exc())
+sys.exit(1 if failed else 0)
+"""
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A unified diff's hunk positions move when the patch adds lines above the hunk; its lines are what matters.
+_HUNK = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@", re.MULTILINE)
 _SHA = re.compile(r"\b[0-9a-f]{40}\b")
 _DURATION = re.compile(r"\b\d+(\.\d+)?\s?(s|sec|seconds|ms)\b")
 
@@ -116,6 +149,7 @@ def normalise_output(text: str, trees: list[Path]) -> list[str]:
     text = _ANSI.sub("", text)
     text = _SHA.sub("<sha>", text)
     text = _DURATION.sub("<duration>", text)
+    text = _HUNK.sub("@@ <hunk> @@", text)
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
@@ -240,9 +274,13 @@ def run_check(tree: Path, script: str, default_args: tuple[str, ...], timeout: f
         "TERM": "dumb",
         "COLUMNS": "1000",
     }
+    if script in STAGED_CHECKS:
+        command = [sys.executable, "-c", STAGE_RUNNER, script, STAGED_CHECKS[script]]
+    else:
+        command = [sys.executable, str(path), *check_arguments(path, default_args)]
     try:
         completed = subprocess.run(
-            [sys.executable, str(path), *check_arguments(path, default_args)],
+            command,
             cwd=tree,
             capture_output=True,
             text=True,

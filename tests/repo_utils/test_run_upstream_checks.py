@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, run_check, write
+from conftest import REPO_ROOT, dedent, run_check, write
 
 
 sys.path.insert(0, str(REPO_ROOT / "utils"))
@@ -161,13 +161,41 @@ def test_fake_checkout_end_to_end(tmp_path, monkeypatch):
         checkout / "utils" / "check_copies.py",
         "import sys\nprint('drift: utils newer than src')\nsys.exit(1)\n",
     )
+    # as upstream's check_repo.py: stages called in turn, the first failing one (here on the checkout itself) raising
+    # before the one that looks at the model, which is nested in a later stage
     write(
         checkout / "utils" / "check_repo.py",
-        "import sys, pathlib\n"
-        "names = pathlib.Path('src/transformers/models/registry.txt').read_text().split()\n"
-        "bad = [n for n in names if n != 'llama']\n"
-        "print('\\n'.join(f'{n} is not a proper model identifier.' for n in bad))\n"
-        "sys.exit(1 if bad else 0)\n",
+        dedent(
+            """
+            import pathlib
+
+
+            def check_models_are_tested():
+                raise ValueError("llama4 has no test file")
+
+
+            def check_model_type_doc_match():
+                names = pathlib.Path("src/transformers/models/registry.txt").read_text().split()
+                bad = [n for n in names if n != "llama"]
+                if bad:
+                    raise ValueError("\\n".join(f"{n} is not a proper model identifier." for n in bad))
+
+
+            def check_all_objects_are_documented():
+                raise ValueError("LlamaThing is not documented")
+                check_model_type_doc_match()
+
+
+            def check_repo_quality():
+                print("Repository-wide checks:")
+                check_models_are_tested()
+                check_all_objects_are_documented()
+
+
+            if __name__ == "__main__":
+                check_repo_quality()
+            """
+        ),
     )
 
     def fake_patch(checkout_dir, output_path):
@@ -199,3 +227,12 @@ def test_fake_checkout_end_to_end(tmp_path, monkeypatch):
     report = json_path.read_text(encoding="utf-8")
     assert '"verdict": "fails on the untouched tree too"' in report
     assert '"arlow is not a proper model identifier."' in report
+    # every stage ran, the nested one too, though the first raised on both trees
+    assert '"stage check_models_are_tested: ValueError"' in report
+    assert '"stage check_model_type_doc_match: ValueError"' in report
+
+
+def test_hunk_positions_moved_by_the_patch_are_not_findings():
+    untouched = output('@@ -1131,40 +1131,40 @@\n-        ("qwen3_omni_moe", "Qwen3OmniMoeProcessor"),\n')
+    patched = output('@@ -1133,40 +1133,40 @@\n-        ("qwen3_omni_moe", "Qwen3OmniMoeProcessor"),\n')
+    assert compare("auto_mappings", CheckRun(1, untouched), CheckRun(1, patched)).findings == []
