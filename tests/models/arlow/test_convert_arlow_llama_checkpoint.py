@@ -61,8 +61,8 @@ TINY_SHAPE = {
 CROSS_ATTENTION_NAMES = ("cross_attn.q_proj", "cross_attn.k_proj", "cross_attn.v_proj", "cross_attn.o_proj")
 
 
-def _tiny_arlow_checkpoint(directory, seed=0, **overrides):
-    """Saves a tiny Arlow causal LM with a trained byte-level tokenizer (with a chat template) in `directory`."""
+def _tiny_arlow_checkpoint(directory, seed=0, dtype=None, **overrides):
+    """Saves a tiny Arlow causal LM (float32 or `dtype`) with a trained byte-level tokenizer and a chat template."""
     tokenizer = ArlowTokenizer().train_new_from_iterator(CORPUS, vocab_size=300, min_frequency=1)
     tokenizer.chat_template = CHAT_TEMPLATE
     config = ArlowConfig(
@@ -79,6 +79,8 @@ def _tiny_arlow_checkpoint(directory, seed=0, **overrides):
         for parameter in model.parameters():
             if parameter.dim() == 2:
                 parameter.normal_(0.0, 0.3)
+    if dtype is not None:
+        model.to(dtype)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return model, tokenizer
@@ -120,10 +122,12 @@ class ConvertArlowLlamaCheckpointTest(unittest.TestCase):
         return str(context.exception)
 
     def test_round_trip_arlow_llama_arlow_is_bit_exact(self):
-        for tie_word_embeddings in (True, False):
-            with self.subTest(tie_word_embeddings=tie_word_embeddings):
-                root = self.tmp / f"tied-{tie_word_embeddings}"
-                _tiny_arlow_checkpoint(root / "arlow", cross_attention=False, tie_word_embeddings=tie_word_embeddings)
+        for tie_word_embeddings, dtype in ((True, torch.float32), (False, torch.float32), (True, torch.bfloat16)):
+            with self.subTest(tie_word_embeddings=tie_word_embeddings, dtype=dtype):
+                root = self.tmp / f"tied-{tie_word_embeddings}-{dtype}"
+                _tiny_arlow_checkpoint(
+                    root / "arlow", cross_attention=False, tie_word_embeddings=tie_word_embeddings, dtype=dtype
+                )
                 _quietly(convert_arlow_to_llama, root / "arlow", root / "llama")
                 _quietly(convert_llama_to_arlow, root / "llama", root / "arlow-again")
 
@@ -131,6 +135,7 @@ class ConvertArlowLlamaCheckpointTest(unittest.TestCase):
                 round_trip = load_file(root / "arlow-again" / "model.safetensors")
                 self.assertEqual(sorted(original), sorted(round_trip))
                 self.assertEqual(tie_word_embeddings, "lm_head.weight" not in original)
+                self.assertEqual({tensor.dtype for tensor in original.values()}, {dtype})
                 for name, tensor in original.items():
                     self.assertEqual(tensor.dtype, round_trip[name].dtype, name)
                     self.assertTrue(torch.equal(tensor, round_trip[name]), name)
