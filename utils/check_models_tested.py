@@ -16,8 +16,10 @@ Checks every model class is exercised by the common tests, as `check_all_models_
 `utils/check_repo.py` does: each `modeling_<name>.py` has a `test_modeling_<name>.py`, and every class it exports that
 derives from `PreTrainedModel` (the `XPreTrainedModel` base aside) is listed in that file's `all_model_classes`, or is
 one of the classes a `CausalLMModelTester` names (`base_model_class`, `causal_lm_class`,
-`sequence_classification_class`, `question_answering_class`, `token_classification_class`). No fix mode (upstream has
-none).
+`sequence_classification_class`, `question_answering_class`, `token_classification_class`). As upstream's
+`find_tested_models`, a head attribute a `CausalLMModelTester` subclass leaves unset counts as the class the tester
+infers from `base_model_class` (`XModel` gives `XForCausalLM`, `XForSequenceClassification`, ...). No fix mode
+(upstream has none).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import ast
 import sys
 from pathlib import Path
 
-from arlow_repo_paths import MODEL_DIR, MODEL_TEST_DIR, model_classes, parse_python, relative, run_check
+from arlow_repo_paths import MODEL_DIR, MODEL_TEST_DIR, base_names, model_classes, parse_python, relative, run_check
 
 
 TESTER_ATTRIBUTES = (
@@ -39,10 +41,48 @@ TESTER_ATTRIBUTES = (
 )
 
 
+# The head classes `CausalLMModelTester` infers when a tester leaves the attribute unset (transformers.testing_utils'
+# `_COMMON_MODEL_NAMES_MAP`): the base model's name without "Model", plus this suffix.
+INFERRED_SUFFIXES = {
+    "causal_lm_class": "ForCausalLM",
+    "question_answering_class": "ForQuestionAnswering",
+    "sequence_classification_class": "ForSequenceClassification",
+    "token_classification_class": "ForTokenClassification",
+}
+
+
+def assigned_names(node: ast.AST) -> list[str]:
+    """The names an assignment statement binds (none for other statements)."""
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    return []
+
+
+def inferred_by_causal_lm_testers(tree: ast.Module) -> set[str]:
+    """The head classes `CausalLMModelTester` subclasses test without naming them (their attribute left unset)."""
+    inferred = set()
+    for tester in ast.walk(tree):
+        if not isinstance(tester, ast.ClassDef) or "CausalLMModelTester" not in base_names(tester):
+            continue
+        attributes: dict[str, ast.AST] = {}
+        for node in ast.walk(tester):
+            for name in assigned_names(node):
+                attributes.setdefault(name, node)
+        base = attributes.get("base_model_class")
+        if base is None or not isinstance(base.value, ast.Name):
+            continue
+        prefix = base.value.id.replace("Model", "")
+        inferred |= {prefix + suffix for attr, suffix in INFERRED_SUFFIXES.items() if attr not in attributes}
+    return inferred
+
+
 def tested_classes(test_file: Path) -> set[str]:
     """The class names a test file hands to the common tests."""
-    tested = set()
-    for node in ast.walk(parse_python(test_file)):
+    tree = parse_python(test_file)
+    tested = inferred_by_causal_lm_testers(tree)
+    for node in ast.walk(tree):
         targets = []
         if isinstance(node, ast.Assign):
             targets = [getattr(t, "id", None) for t in node.targets]
