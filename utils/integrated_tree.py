@@ -90,6 +90,11 @@ MISSING_SDIST_TEST_HELPERS = {
     "tests/distributed_testing_utils.py": f"{STANDINS}/distributed_testing_utils.py",
 }
 
+# What upstream's own copies of those modules import from the checkout beyond `tests/` (its
+# `tests/utils/test_configuration_utils.py` puts the tree's `utils/` on `sys.path` for `test_module`): laid into the
+# tree only when the modules come from a checkout, since the stand-ins need none of it.
+CHECKOUT_SUPPORT_FILES = ["utils/test_module"]
+
 # Project-only test files placed in the tree (the stand-ins' own tests against an in-tree peer).
 PROJECT_TREE_FILES = {
     f"{STANDINS}/conftest.py": "conftest.py",
@@ -322,6 +327,8 @@ def overlay_sources() -> dict[str, Path]:
     for tree, standin in MISSING_SDIST_TEST_HELPERS.items():
         upstream = Path(checkout) / tree if checkout else None
         sources[tree] = upstream if upstream and upstream.is_file() else REPO_ROOT / standin
+    if checkout:
+        sources.update({tree: Path(checkout) / tree for tree in CHECKOUT_SUPPORT_FILES})
     sources.update({tree: REPO_ROOT / repo for repo, tree in PROJECT_TREE_FILES.items()})
     return sources
 

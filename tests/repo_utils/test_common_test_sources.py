@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO_ROOT / "utils"))
 
 import integrated_tree  # noqa: E402
 from integrated_tree import (  # noqa: E402
+    CHECKOUT_SUPPORT_FILES,
     MISSING_COMMON_TEST_MODULES,
     MISSING_SDIST_TEST_HELPERS,
     PROJECT_TREE_FILES,
@@ -107,6 +108,15 @@ def test_a_checkout_that_has_the_helper_module_supplies_it(fake_checkout, monkey
     # The contribution itself never comes from the checkout, nor from the stand-ins.
     for repo_path, tree_path in integrated_tree.CONTRIBUTION.items():
         assert sources[tree_path] == REPO_ROOT / repo_path
+
+
+def test_what_upstream_modules_import_from_the_checkout_comes_only_with_a_checkout(fake_checkout, monkeypatch):
+    monkeypatch.delenv(UPSTREAM_CHECKOUT_ENV, raising=False)
+    assert not set(CHECKOUT_SUPPORT_FILES) & set(integrated_tree.overlay_sources())
+    monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
+    sources = integrated_tree.overlay_sources()
+    for tree_path in CHECKOUT_SUPPORT_FILES:
+        assert sources[tree_path] == fake_checkout / tree_path
 
 
 @pytest.mark.parametrize("missing", list(MISSING_COMMON_TEST_MODULES))

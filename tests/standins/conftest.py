@@ -27,11 +27,13 @@ _SOURCES_FILE = Path(__file__).parent / ".arlow-common-test-sources"
 # which the sdist lacks, registers them).
 _UPSTREAM_MARKERS = {
     "accelerate_tests": "tests that need accelerate (multi-device placement)",
+    "executorch_export_test": "tests that export to ExecuTorch (upstream's tests/exporters/test_export.py)",
     "is_pipeline_test": "pipeline tests (PipelineTesterMixin)",
     "is_staging_test": "tests that run against the Hub's staging environment",
+    "onnx_export_test": "tests that export to ONNX (upstream's tests/exporters/test_export.py)",
     "slow": "slow tests, run only with RUN_SLOW=1",
     "torch_compile_test": "tests that exercise torch.compile",
-    "torch_export_test": "tests that exercise torch.export (the project's export stand-in)",
+    "torch_export_test": "tests that exercise torch.export",
 }
 
 
