@@ -11,7 +11,11 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of the streaming pretraining data pipeline: packing, sharding, shuffling, exact resume, sources."""
+"""
+Tests of the streaming pretraining data pipeline: packing, sharding across processes and workers, shuffling, resuming
+from a `StatefulDataLoader` state (exact without shuffling, nothing read twice with it, at a cost that does not grow
+with the steps done), and the data sources.
+"""
 
 import itertools
 import json
@@ -20,42 +24,56 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "language-modeling"))
 
 from arlow_pretraining_data import (  # noqa: E402
-    DocumentSource,
-    PackedTokenStream,
+    TextSource,
     build_eval_blocks,
-    embedded_documents,
     is_held_out,
-    load_document_sources,
+    load_data_state,
+    load_text_sources,
+    pack_documents,
+    packed_blocks,
     python_stdlib_source_files,
+    save_data_state,
+    training_dataloader,
 )
-
-from transformers import ArlowTokenizer  # noqa: E402
+from arlow_pretraining_setup import train_tokenizer  # noqa: E402
 
 
 NUM_DOCUMENTS = 60
+# How many documents the synthetic generator has produced in this process (readers with num_workers=0 only).
+DOCUMENTS_READ = Counter()
 
 
 def synthetic_text(index: int) -> str:
     return f"document {index} says " + " ".join(f"w{index}x{j}" for j in range(5 + index % 7))
 
 
-def synthetic_documents(count: int = NUM_DOCUMENTS) -> DocumentSource:
-    texts = [synthetic_text(index) for index in range(count)]
-    return DocumentSource("synthetic", lambda index, num_shards: texts[index::num_shards])
+def _generate_synthetic(indices: list[int]):
+    for index in indices:
+        DOCUMENTS_READ["documents"] += 1
+        yield {"text": synthetic_text(index)}
+
+
+def synthetic_text_source(count: int = NUM_DOCUMENTS) -> TextSource:
+    """`count` documents, one shard each (datasets splits a list in `gen_kwargs` into shards), like the embedded corpus."""
+    dataset = datasets.IterableDataset.from_generator(
+        _generate_synthetic,
+        features=datasets.Features({"text": datasets.Value("string")}),
+        gen_kwargs={"indices": list(range(count))},
+    )
+    return TextSource("synthetic", dataset)
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    texts = [synthetic_text(index) for index in range(NUM_DOCUMENTS)]
-    return ArlowTokenizer.train_from_iterator(texts, vocab_size=300)
+    return train_tokenizer([synthetic_text(index) for index in range(NUM_DOCUMENTS)], 300)
 
 
 def document_ids(tokenizer, blocks) -> set[int]:
@@ -64,121 +82,195 @@ def document_ids(tokenizer, blocks) -> set[int]:
     return {int(match) for match in re.findall(r"w(\d+)x\d", text)}
 
 
+def read_blocks(dataset, num_workers: int = 0, batch_size: int = 2, limit: int | None = None) -> list[tuple]:
+    loader = training_dataloader(dataset, batch_size=batch_size, num_workers=num_workers)
+    return [tuple(row.tolist()) for batch in itertools.islice(loader, limit) for row in batch["input_ids"]]
+
+
 def test_packing_concatenates_documents_with_end_of_text(tokenizer):
-    documents = synthetic_documents()
-    stream = PackedTokenStream(documents, tokenizer, block_size=16, shuffle_buffer_size=0, repeat=False)
-    blocks = list(stream.iter_shard(0, 1))
+    texts = [synthetic_text(index) for index in range(10)]
+    blocks = pack_documents({"text": texts}, tokenizer, block_size=16)["input_ids"]
     expected = []
-    for text in documents:
+    for text in texts:
         expected += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     assert all(len(block) == 16 for block in blocks)
     assert len(blocks) == len(expected) // 16
     assert list(itertools.chain.from_iterable(blocks)) == expected[: len(blocks) * 16]
-    assert Counter(itertools.chain.from_iterable(blocks))[tokenizer.eos_token_id] >= NUM_DOCUMENTS - 1
+    assert Counter(itertools.chain.from_iterable(blocks))[tokenizer.eos_token_id] >= 9
 
 
 def test_examples_are_input_ids_and_labels(tokenizer):
-    stream = PackedTokenStream(synthetic_documents(), tokenizer, block_size=16, shuffle_buffer_size=0)
-    example = next(iter(stream))
-    assert set(example) == {"input_ids", "labels"}
-    assert example["input_ids"].shape == (16,) and example["input_ids"].dtype == torch.long
-    torch.testing.assert_close(example["input_ids"], example["labels"])
-
-
-def test_document_shards_partition_the_stream():
-    for source in (synthetic_documents(), embedded_documents("validation")):
-        everything = list(source)
-        shards = [list(source.iter_shard(index, 3)) for index in range(3)]
-        assert sorted(itertools.chain.from_iterable(shards)) == sorted(everything)
-        assert sum(len(shard) for shard in shards) == len(everything)
-
-
-def read_rank(stream: PackedTokenStream, num_workers: int, num_batches: int) -> list[list[int]]:
-    loader = DataLoader(stream, batch_size=2, num_workers=num_workers)
-    return [row.tolist() for batch in itertools.islice(loader, num_batches) for row in batch["input_ids"]]
+    stream = packed_blocks(synthetic_text_source(), tokenizer, block_size=16, shuffle_buffer_size=0)
+    batch = next(iter(training_dataloader(stream, batch_size=2)))
+    assert set(batch) == {"input_ids", "labels"}
+    assert batch["input_ids"].shape == (2, 16) and batch["input_ids"].dtype == torch.long
+    torch.testing.assert_close(batch["input_ids"], batch["labels"])
 
 
 def test_processes_and_workers_read_disjoint_documents(tokenizer):
     # One pass, no shuffling: 2 processes x 2 workers = 4 readers, every document read by exactly one of them.
     ranks = []
     for rank in range(2):
-        stream = PackedTokenStream(
-            synthetic_documents(),
+        stream = packed_blocks(
+            synthetic_text_source(),
             tokenizer,
             8,
             shuffle_buffer_size=0,
             process_index=rank,
             num_processes=2,
             repeat=False,
+            tokenize_batch_size=4,
         )
-        ranks.append(read_rank(stream, num_workers=2, num_batches=1000))
+        ranks.append(read_blocks(stream, num_workers=2))
     seen = [document_ids(tokenizer, blocks) for blocks in ranks]
     assert seen[0] and seen[1]
     assert not seen[0] & seen[1]
-    assert not {tuple(block) for block in ranks[0]} & {tuple(block) for block in ranks[1]}
-    # Only the last partial block of each reader is dropped, so nearly every document is read.
-    assert len(seen[0] | seen[1]) >= NUM_DOCUMENTS - 4
+    assert not set(ranks[0]) & set(ranks[1])
+    # Only the tail of each tokenized batch of documents is dropped, so nearly every document is read.
+    assert len(seen[0] | seen[1]) >= NUM_DOCUMENTS - 8
 
 
-def test_shuffle_buffer_reorders_one_pass_without_loss(tokenizer):
-    plain = PackedTokenStream(synthetic_documents(), tokenizer, 8, shuffle_buffer_size=0, repeat=False)
-    shuffled = PackedTokenStream(synthetic_documents(), tokenizer, 8, shuffle_buffer_size=10, seed=3, repeat=False)
-    plain_blocks, shuffled_blocks = list(plain.iter_shard(0, 1)), list(shuffled.iter_shard(0, 1))
-    assert sorted(plain_blocks) == sorted(shuffled_blocks)
-    assert plain_blocks != shuffled_blocks
-    again = PackedTokenStream(synthetic_documents(), tokenizer, 8, shuffle_buffer_size=10, seed=3, repeat=False)
-    assert list(again.iter_shard(0, 1)) == shuffled_blocks
+def test_shuffle_reorders_one_pass_without_loss(tokenizer):
+    def one_pass(shuffle_buffer_size: int, seed: int = 3) -> list[tuple]:
+        stream = packed_blocks(
+            synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=shuffle_buffer_size, seed=seed, repeat=False
+        )
+        return read_blocks(stream)
+
+    plain, shuffled = one_pass(0), one_pass(10)
+    # Shards (documents) come in a shuffled order too, so the documents are packed into other blocks.
+    assert document_ids(tokenizer, shuffled) == document_ids(tokenizer, plain)
+    assert abs(len(shuffled) - len(plain)) <= 2
+    assert shuffled[:10] != plain[:10]
+    assert one_pass(10) == shuffled
 
 
-def test_repeating_stream_starts_a_reshuffled_pass(tokenizer):
-    stream = PackedTokenStream(synthetic_documents(), tokenizer, 8, shuffle_buffer_size=10, seed=3)
-    one_pass = len(list(PackedTokenStream(synthetic_documents(), tokenizer, 8, repeat=False).iter_shard(0, 1)))
-    blocks = list(itertools.islice(stream.iter_shard(0, 1), 3 * one_pass))
-    assert len(blocks) == 3 * one_pass
-    assert blocks[:one_pass] != blocks[one_pass : 2 * one_pass]
+def test_training_stream_repeats(tokenizer):
+    one_pass = len(
+        read_blocks(packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0, repeat=False))
+    )
+    stream = packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0)
+    blocks = read_blocks(stream, limit=one_pass)  # `limit` counts batches of 2: two passes
+    assert len(blocks) == 2 * one_pass
+    assert blocks[:one_pass] == blocks[one_pass:]
+
+
+def interrupted_and_resumed(make_stream, num_workers: int, consumed: int, more: int, tmp_path):
+    """Reads `consumed` batches, saves the loader's state to a checkpoint folder, and reads `more` from a new loader."""
+    loader = training_dataloader(make_stream(), batch_size=2, num_workers=num_workers)
+    batches = iter(loader)
+    before = [next(batches)["input_ids"] for _ in range(consumed)]
+    save_data_state(str(tmp_path), loader, process_index=1, num_processes=2)
+    resumed_loader = training_dataloader(make_stream(), batch_size=2, num_workers=num_workers)
+    load_data_state(str(tmp_path), resumed_loader, process_index=1, num_processes=2)
+    after = [batch["input_ids"] for batch in itertools.islice(resumed_loader, more)]
+    return before, after
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
-def test_resume_continues_exactly_where_the_stream_stopped(tokenizer, num_workers):
-    def stream():
-        return PackedTokenStream(
-            synthetic_documents(), tokenizer, 8, shuffle_buffer_size=10, seed=5, process_index=1, num_processes=2
+def test_unshuffled_resume_continues_exactly(tokenizer, num_workers, tmp_path):
+    def make_stream():
+        return packed_blocks(
+            synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0, process_index=1, num_processes=2
         )
 
-    batch_size, consumed, more = 2, 5, 6
-    uninterrupted = DataLoader(stream(), batch_size=batch_size, num_workers=num_workers)
-    expected = [batch["input_ids"] for batch in itertools.islice(uninterrupted, consumed + more)]
-
-    resumed_stream = stream()
-    resumed_stream.load_state_dict(PackedTokenStream.state_dict_after(consumed, batch_size))
-    resumed = DataLoader(resumed_stream, batch_size=batch_size, num_workers=num_workers)
-    actual = [batch["input_ids"] for batch in itertools.islice(resumed, more)]
-    for expected_batch, actual_batch in zip(expected[consumed:], actual, strict=True):
+    consumed, more = 5, 12
+    expected = [
+        batch["input_ids"]
+        for batch in itertools.islice(
+            training_dataloader(make_stream(), batch_size=2, num_workers=num_workers), consumed + more
+        )
+    ]
+    before, after = interrupted_and_resumed(make_stream, num_workers, consumed, more, tmp_path)
+    for expected_batch, actual_batch in zip(expected, before + after, strict=True):
         torch.testing.assert_close(actual_batch, expected_batch, rtol=0, atol=0)
 
 
-def test_a_reader_without_documents_is_an_error(tokenizer):
-    stream = PackedTokenStream(synthetic_documents(2), tokenizer, 8, process_index=2, num_processes=3)
-    with pytest.raises(ValueError, match="holds no documents"):
-        next(iter(stream))
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_shuffled_resume_reads_nothing_twice(tokenizer, num_workers, tmp_path):
+    """
+    datasets does not save the content of a shuffle buffer: the blocks it held at the checkpoint are not read in this
+    pass (at most `buffer_size` per reader). No block, and no document, is read twice.
+    """
+    buffer_size = 10
+
+    def make_stream():
+        return packed_blocks(
+            synthetic_text_source(),
+            tokenizer,
+            8,
+            shuffle_buffer_size=buffer_size,
+            seed=5,
+            process_index=1,
+            num_processes=2,
+            repeat=False,
+        )
+
+    one_pass = read_blocks(make_stream(), num_workers=num_workers)
+    before, after = interrupted_and_resumed(make_stream, num_workers, 5, 10_000, tmp_path)
+    before = [tuple(row.tolist()) for batch in before for row in batch]
+    after = [tuple(row.tolist()) for batch in after for row in batch]
+    assert len(before + after) == len(set(before + after)), "a block was read twice across the resume"
+    assert not document_ids(tokenizer, before) & document_ids(tokenizer, after), "a document was read twice"
+    readers = max(num_workers, 1)
+    assert len(one_pass) - buffer_size * readers - 2 * readers <= len(before + after) < len(one_pass)
+
+
+def test_resume_cost_does_not_grow_with_the_position(tokenizer, tmp_path):
+    """Resuming reads at most the current shard's documents and one tokenized batch, not everything before it."""
+
+    def make_stream():
+        return packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0, tokenize_batch_size=4)
+
+    documents_read_to_resume = {}
+    for consumed in (2, 80):
+        loader = training_dataloader(make_stream(), batch_size=2)
+        batches = iter(loader)
+        for _ in range(consumed):
+            next(batches)
+        save_data_state(str(tmp_path / str(consumed)), loader, 0, 1)
+        resumed = training_dataloader(make_stream(), batch_size=2)
+        load_data_state(str(tmp_path / str(consumed)), resumed, 0, 1)
+        DOCUMENTS_READ.clear()
+        next(iter(resumed))
+        documents_read_to_resume[consumed] = DOCUMENTS_READ["documents"]
+    assert documents_read_to_resume[80] <= documents_read_to_resume[2] + 4, documents_read_to_resume
+    assert documents_read_to_resume[80] <= 8, documents_read_to_resume
+
+
+def test_resuming_with_another_process_count_is_an_error(tokenizer, tmp_path):
+    loader = training_dataloader(packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0), 2)
+    next(iter(loader))
+    save_data_state(str(tmp_path), loader, process_index=0, num_processes=2)
+    with pytest.raises(ValueError, match="written by 2 processes, this run has 1"):
+        load_data_state(str(tmp_path), loader, process_index=0, num_processes=1)
+    with pytest.raises(ValueError, match="no data stream position for process 1"):
+        load_data_state(str(tmp_path), loader, process_index=1, num_processes=2)
+
+
+def test_bad_stream_arguments_are_clear_errors(tokenizer):
+    with pytest.raises(ValueError, match="process_index 2 is out of range for 2 processes"):
+        packed_blocks(synthetic_text_source(), tokenizer, 8, process_index=2, num_processes=2)
+    with pytest.raises(ValueError, match="block_size must be positive"):
+        packed_blocks(synthetic_text_source(), tokenizer, 0)
 
 
 def test_eval_blocks_are_fixed_and_bounded(tokenizer):
-    blocks = build_eval_blocks(synthetic_documents(), tokenizer, block_size=8, max_blocks=5)
+    blocks = build_eval_blocks(synthetic_text_source(), tokenizer, block_size=8, max_blocks=5)
     assert len(blocks) == 5
-    assert (
-        blocks[0]["input_ids"].tolist()
-        == build_eval_blocks(synthetic_documents(), tokenizer, 8, 5)[0]["input_ids"].tolist()
-    )
+    assert blocks[0]["input_ids"] == build_eval_blocks(synthetic_text_source(), tokenizer, 8, 5)[0]["input_ids"]
+    assert blocks[0]["input_ids"] == blocks[0]["labels"]
     with pytest.raises(ValueError, match="fewer than block_size=4096 tokens"):
-        build_eval_blocks(synthetic_documents(1), tokenizer, block_size=4096, max_blocks=5)
+        build_eval_blocks(synthetic_text_source(1), tokenizer, block_size=4096, max_blocks=5)
 
 
 def test_embedded_default_splits_the_standard_library():
     files = python_stdlib_source_files()
     assert len(files) > 100
     assert not any("site-packages" in path.parts for path in files)
-    train, validation = load_document_sources()
+    train, validation = load_text_sources()
+    # One shard per distinct file: processes and workers split the corpus by files.
+    assert len(files) - 10 <= train.dataset.n_shards <= len(files)
     held_out = validation.first_documents(5)
     assert len(held_out) == 5
     assert all(is_held_out(text, 5) for text in held_out)
@@ -193,19 +285,19 @@ def test_local_files_stream_with_a_held_out_part(tmp_path, suffix):
         path.write_text("\n\n".join(texts) + "\n", encoding="utf-8")
     else:
         path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
-    train, validation = load_document_sources(train_file=str(path), validation_split_percentage=10)
-    train_texts, validation_texts = [text.strip() for text in train], [text.strip() for text in validation]
+    train, validation = load_text_sources(train_file=str(path), validation_split_percentage=10)
+    train_texts = [text.strip() for text in train.first_documents(1000)]
+    validation_texts = [text.strip() for text in validation.first_documents(1000)]
     assert sorted(train_texts + validation_texts) == sorted(texts)
     assert validation_texts and not set(train_texts) & set(validation_texts)
-    assert sorted(itertools.chain(train.iter_shard(0, 2), train.iter_shard(1, 2))) == sorted(train)
 
 
 def test_missing_column_and_bad_extension_are_clear_errors(tmp_path):
     path = tmp_path / "corpus.jsonl"
     path.write_text(json.dumps({"content": "hello"}) + "\n", encoding="utf-8")
-    train, _ = load_document_sources(train_file=str(path))
     with pytest.raises(ValueError, match="has no column 'text'"):
-        list(train)
+        train, _ = load_text_sources(train_file=str(path))
+        train.first_documents(1)
     (tmp_path / "corpus.csv").write_text("text\nhello\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unsupported extension '.csv'"):
-        load_document_sources(train_file=str(tmp_path / "corpus.csv"))
+        load_text_sources(train_file=str(tmp_path / "corpus.csv"))

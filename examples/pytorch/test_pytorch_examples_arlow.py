@@ -38,9 +38,9 @@ import arlow_pretraining_setup  # noqa: E402
 import run_pretrain_arlow  # noqa: E402
 import run_pretrain_arlow_no_trainer  # noqa: E402
 from arlow_ddp_probe import PROBED_BATCHES  # noqa: E402
-from arlow_pretraining_data import embedded_documents  # noqa: E402
+from arlow_pretraining_data import embedded_text  # noqa: E402
 
-from transformers import ArlowConfig, ArlowTokenizer, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+from transformers import ArlowConfig, ArlowForCausalLM, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 
 SCRIPTS = {"trainer": "run_pretrain_arlow.py", "no_trainer": "run_pretrain_arlow_no_trainer.py"}
@@ -64,8 +64,8 @@ def subprocess_env() -> dict[str, str]:
 def tiny_tokenizer(tmp_path_factory) -> str:
     """A 512-token tokenizer trained on the start of the embedded corpus, shared by the script runs."""
     path = tmp_path_factory.mktemp("tokenizer")
-    texts = embedded_documents("train").first_documents(40)
-    ArlowTokenizer.train_from_iterator(texts, vocab_size=512).save_pretrained(path)
+    texts = embedded_text("train").first_documents(40)
+    arlow_pretraining_setup.train_tokenizer(texts, vocab_size=512).save_pretrained(path)
     return str(path)
 
 
@@ -82,7 +82,9 @@ def script_args(output_dir: Path, tokenizer: str | None, **overrides) -> list[st
         "logging_steps": 1,
         "save_steps": 1000,
         "max_eval_samples": 16,
-        "shuffle_buffer_size": 64,
+        # Unshuffled: datasets does not save a shuffle buffer's content, so only an unshuffled stream resumes with
+        # exactly the batches of an uninterrupted run (test_arlow_pretraining_data.py tests the shuffled resume).
+        "shuffle_buffer_size": 0,
         "seed": 7,
         "disable_tqdm": "true",
         "log_level": "warning",
@@ -253,7 +255,7 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launch_command
         per_device_train_batch_size=batch_size,
         dataloader_num_workers=2,
         use_cpu="true",
-        # Cross-attention layers get no gradient: the run must handle unused parameters.
+        # Cross-attention layers get no gradient: the scripts freeze them, and DDP must not wait for them.
         config_overrides="cross_attention=true",
     )
     command = [
@@ -282,7 +284,7 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launch_command
     assert not samples[0] & samples[1], "the two ranks read the same samples"
     assert ranks[0]["parameters_after"] == ranks[1]["parameters_after"], "parameters diverged across ranks"
     assert ranks[0]["parameters_after"] != ranks[0]["parameters_before"], "training did not change the parameters"
-    assert "receive no gradient" in output
+    assert "so they are frozen" in output
 
 
 @pytest.mark.parametrize("main", [run_pretrain_arlow.main, run_pretrain_arlow_no_trainer.main], ids=SCRIPTS)
@@ -309,7 +311,7 @@ def test_bad_input_fails_before_training(main, extra_args, message, tmp_path, ti
 
 def test_fsdp_on_cpu_is_refused(tmp_path, tiny_tokenizer):
     args = script_args(tmp_path, tiny_tokenizer, max_steps=2, use_cpu="true", fsdp="full_shard auto_wrap")
-    with pytest.raises(ValueError, match="--fsdp needs GPUs"):
+    with pytest.raises(ValueError, match="--fsdp with the Trainer needs GPUs"):
         run_pretrain_arlow.main(["--do_train", *args])
 
 
@@ -325,7 +327,7 @@ def test_empty_dataset_is_rejected(content, tmp_path, tiny_tokenizer):
 def test_presets_and_overrides():
     build_config = arlow_pretraining_setup.build_config
     model_arguments = arlow_pretraining_setup.ModelArguments
-    seed = build_config(model_arguments(model_preset="arlow-2.3b"))
+    seed = build_config(model_arguments(model_preset="arlow-3b"))
     assert seed.to_dict() == ArlowConfig().to_dict()
     assert (seed.vocab_size, seed.hidden_size, seed.num_hidden_layers, seed.cross_attention) == (
         131072,
@@ -344,3 +346,33 @@ def test_presets_and_overrides():
     assert overridden.hidden_size == demo.hidden_size
     with pytest.raises(ValueError, match="num_hidden_layers='two' is not a int"):
         build_config(model_arguments(config_overrides="num_hidden_layers=two"))
+
+
+def test_seed_preset_is_named_after_its_size(caplog):
+    """The seed's configuration has 3.275B parameters (2.680B without cross-attention), counted on the meta device."""
+    config = arlow_pretraining_setup.build_config(arlow_pretraining_setup.ModelArguments(model_preset="arlow-3b"))
+    with torch.device("meta"):
+        model = ArlowForCausalLM(config)
+    cross_attention = sum(p.numel() for name, p in model.named_parameters() if ".cross_attn" in name)
+    assert round(model.num_parameters() / 1e9, 3) == 3.275
+    assert round((model.num_parameters() - cross_attention) / 1e9, 3) == 2.680
+    # The old, wrong name still works, with a warning that names the new one.
+    with caplog.at_level("WARNING", logger="arlow_pretraining_setup"):
+        renamed = arlow_pretraining_setup.build_config(
+            arlow_pretraining_setup.ModelArguments(model_preset="arlow-2.3b")
+        )
+    assert renamed.to_dict() == config.to_dict()
+    assert "use --model_preset arlow-3b" in caplog.text
+
+
+def test_unused_cross_attention_is_frozen_and_said_at_start(tiny_tokenizer, caplog):
+    config = arlow_pretraining_setup.build_config(
+        arlow_pretraining_setup.ModelArguments(model_preset="arlow-tiny", config_overrides="cross_attention=true")
+    )
+    with caplog.at_level("WARNING", logger="arlow_pretraining_setup"):
+        model = arlow_pretraining_setup.build_model(config, AutoTokenizer.from_pretrained(tiny_tokenizer), "sdpa")
+    frozen = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
+    assert frozen == {name for name, _ in model.named_parameters() if ".cross_attn" in name}
+    # Per layer: the cross-attention q/k/v/o projections and its norm.
+    assert len(frozen) == 5 * config.num_hidden_layers
+    assert "so they are frozen" in caplog.text

@@ -19,10 +19,11 @@ Runs one of the pretraining scripts unchanged and records what each rank did, fo
     accelerate launch --config_file accelerate_configs/ddp_cpu_2proc.yaml arlow_ddp_probe.py no_trainer PROBE_DIR \
         <run_pretrain_arlow_no_trainer.py arguments>
 
-Each rank writes `PROBE_DIR/rank-<r>.json` with its rank, the world size, the number of optimizer steps, fingerprints
-of the first training samples it reads and a digest of its parameters before and after training. The Trainer script
-is probed through a [`TrainerCallback`]; the plain loop, which has no callbacks, through instrumented subclasses of
-the `Accelerator` and `DataLoader` it builds.
+Each rank writes `PROBE_DIR/rank-<r>.json` with its rank, the world size, the number of optimizer and scheduler
+steps, fingerprints of the first training samples it reads, a digest of the (whole, gathered) parameters before and
+after training and, for a model sharded with `--fsdp`, how many elements of each parameter the rank holds. The Trainer
+script is probed through a [`TrainerCallback`]; the plain loop, which has no callbacks, through instrumented versions
+of the `Accelerator`, dataloader, scheduler and sharding function it uses.
 """
 
 import hashlib
@@ -30,11 +31,13 @@ import json
 import os
 import sys
 
+import arlow_pretraining_data
 import run_pretrain_arlow
 import run_pretrain_arlow_no_trainer
 import torch
 from accelerate import Accelerator
-from torch.utils.data import DataLoader
+from arlow_sharded_training import local_shard_sizes
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from transformers import TrainerCallback
 
@@ -46,6 +49,8 @@ def parameters_digest(model) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
+        if hasattr(tensor, "full_tensor"):  # a shard of an FSDP2 parameter: digest the whole parameter
+            tensor = tensor.full_tensor()
         digest.update(tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
     return digest.hexdigest()
 
@@ -84,45 +89,55 @@ class RankProbe(TrainerCallback):
 
 def instrument_plain_loop(probe_dir: str):
     """
-    Makes the plain loop build a `DataLoader` that fingerprints the first training batches as the loop reads them and
-    an `Accelerator` that digests the model it prepares, counts the optimizer's steps, reads how often the learning-rate
-    scheduler stepped and writes the record when training ends.
+    Makes the plain loop build a training dataloader that fingerprints the first batches as the loop reads them, a
+    scheduler whose optimizer counts its steps, a sharding function that notes the shard sizes, and an `Accelerator`
+    that digests the model and writes the record when training ends.
     """
     record = {"samples": [], "global_step": 0}
+    probed = {}
 
-    class RecordingDataLoader(DataLoader):
+    class RecordingDataLoader(StatefulDataLoader):
         def __iter__(self):
-            # Only the training stream is an `IterableDataset`; the evaluation blocks are a list.
-            is_training_stream = isinstance(self.dataset, torch.utils.data.IterableDataset)
             for batch_index, batch in enumerate(super().__iter__()):
-                if is_training_stream and batch_index < PROBED_BATCHES:
+                if batch_index < PROBED_BATCHES:
                     record["samples"].extend(sample_fingerprints(batch))
                 yield batch
 
     def count_step(optimizer, args, kwargs):
         record["global_step"] += 1
 
+    def probed_get_scheduler(*args, optimizer, **kwargs):
+        optimizer.register_step_post_hook(count_step)
+        probed["scheduler"] = get_scheduler(*args, optimizer=optimizer, **kwargs)
+        return probed["scheduler"]
+
+    def probed_shard_model(model, *args, **kwargs):
+        record["parameters_before"] = parameters_digest(model)
+        probed["model"] = shard_model(model, *args, **kwargs)
+        record["shards"] = local_shard_sizes(probed["model"])
+        return probed["model"]
+
     class ProbedAccelerator(Accelerator):
         def prepare(self, *objects, **kwargs):
             prepared = super().prepare(*objects, **kwargs)
             for obj in prepared:
                 if isinstance(obj, torch.nn.Module):
-                    self.probed_model = obj
+                    probed["model"] = obj
                     record["parameters_before"] = parameters_digest(self.unwrap_model(obj))
-                elif isinstance(obj, torch.optim.Optimizer):
-                    obj.optimizer.register_step_post_hook(count_step)
-                elif hasattr(obj, "scheduler"):  # accelerate's wrapper of the learning-rate scheduler
-                    self.probed_scheduler = obj.scheduler
             return prepared
 
         def end_training(self):
             record.update(rank=self.process_index, world_size=self.num_processes)
-            record["parameters_after"] = parameters_digest(self.unwrap_model(self.probed_model))
-            record["scheduler_steps"] = self.probed_scheduler.last_epoch
+            record["parameters_after"] = parameters_digest(self.unwrap_model(probed["model"]))
+            record["scheduler_steps"] = probed["scheduler"].last_epoch
             write_record(probe_dir, record)
             super().end_training()
 
-    run_pretrain_arlow_no_trainer.DataLoader = RecordingDataLoader
+    get_scheduler = run_pretrain_arlow_no_trainer.get_scheduler
+    shard_model = run_pretrain_arlow_no_trainer.shard_model
+    arlow_pretraining_data.StatefulDataLoader = RecordingDataLoader
+    run_pretrain_arlow_no_trainer.get_scheduler = probed_get_scheduler
+    run_pretrain_arlow_no_trainer.shard_model = probed_shard_model
     run_pretrain_arlow_no_trainer.Accelerator = ProbedAccelerator
 
 

@@ -12,42 +12,55 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Streaming data for pretraining: text documents -> tokens -> fixed-size packed blocks.
+Streaming data for pretraining: text documents -> tokens -> fixed-size packed blocks, on 🤗 Datasets' streaming
+`IterableDataset` and torchdata's `StatefulDataLoader`.
 
 The pipeline shared by `run_pretrain_arlow.py` (Trainer) and `run_pretrain_arlow_no_trainer.py` (plain loop):
 
-1. A [`DocumentSource`] yields text documents: a Hub dataset or local txt/json/jsonl/parquet files read with
-   `datasets.load_dataset(..., streaming=True)`, or, when no data is named, the embedded default: the source files of
-   the Python standard library of the interpreter running the script (present on every machine with Python).
-2. Documents are split into disjoint shards, one per (process, dataloader worker) pair, so no two ranks or workers
-   ever read the same document.
-3. Each shard tokenizes its documents on the fly (in batches, through the tokenizer's Rust backend), appends the
-   end-of-text token after every document and cuts the token stream into blocks of exactly `block_size` tokens.
-4. A seeded shuffle buffer mixes the blocks. The training stream repeats (a new shuffle order on every pass), so
-   `max_steps` decides the length of training.
+1. A [`TextSource`] is a streaming `datasets.IterableDataset` with one `text` column: a Hub dataset or local
+   txt/json/jsonl/parquet files read with `datasets.load_dataset(..., streaming=True)`, or, when no data is named, the
+   embedded default: the source files of the Python standard library of the interpreter running the script (present
+   on every machine with Python), one shard per file.
+2. `datasets.distributed.split_dataset_by_node` gives every process its own shards, and datasets splits a process's
+   shards between its DataLoader workers, so no two readers read the same document.
+3. `IterableDataset.map(batched=True)` tokenizes a batch of documents at a time (the tokenizer's Rust backend),
+   appends the end-of-text token after every document and cuts the batch's tokens into blocks of exactly
+   `block_size` tokens. This packing function is the only home-made step: no library packs documents into blocks.
+4. `IterableDataset.shuffle(seed, buffer_size)` shuffles the shard order and mixes the blocks in a buffer;
+   `IterableDataset.repeat(None)` makes the training stream endless, so `max_steps` decides the length of training.
 
-Everything is deterministic for a given seed, number of processes and number of workers, which is what makes
-resuming exact: [`PackedTokenStream.load_state_dict`] fast-forwards each shard past the samples already consumed, so
-a restarted run continues with the very next block, repeating and skipping nothing.
+Resuming: [`training_dataloader`] builds a `StatefulDataLoader`, whose `state_dict()` holds each worker's
+`IterableDataset.state_dict()` (shard, position in the shard, position in the current `map` batch). Loading it
+restarts every reader at its shard and position: resume costs at most one shard's documents and one tokenized batch,
+whatever the step. Without shuffling the resumed stream continues with the very next block. With shuffling, datasets
+does not save the content of the shuffle buffer: the blocks it held at the checkpoint (at most `buffer_size` per
+reader) are not read in that pass, and the order after the resume differs from an uninterrupted run's; no block is
+ever read twice.
 """
 
+import hashlib
 import itertools
-import random
+import json
+import os
 import sys
 import sysconfig
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+import datasets
+from datasets.distributed import split_dataset_by_node
+from torchdata.stateful_dataloader import StatefulDataLoader
+
+from transformers import default_data_collator
 
 
 EMBEDDED_DATASET_DESCRIPTION = "the Python standard library's source files (embedded default)"
 # Folders of the standard library that are not library code (test suites hold deliberately odd files).
 _STDLIB_EXCLUDED_FOLDERS = {"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__"}
 _LOCAL_FILE_BUILDERS = {".txt": "text", ".text": "text", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+_TEXT_FEATURES = datasets.Features({"text": datasets.Value("string")})
 
 
 def python_stdlib_source_files() -> list[Path]:
@@ -69,92 +82,87 @@ def is_held_out(text: str, validation_split_percentage: int) -> bool:
     return zlib.crc32(text.encode("utf-8", errors="replace")) % 100 < validation_split_percentage
 
 
-@dataclass
-class DocumentSource:
-    """
-    A re-iterable stream of text documents that can be read in disjoint shards.
-
-    Args:
-        description (`str`):
-            Human-readable name of the data, used in logs and error messages.
-        iter_shard (`Callable[[int, int], Iterable[str]]`):
-            `iter_shard(index, num_shards)` yields the documents of shard `index` out of `num_shards`; the shards are
-            disjoint and together hold every document exactly once.
-    """
-
-    description: str
-    iter_shard: Callable[[int, int], Iterable[str]]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.iter_shard(0, 1)
-
-    def first_documents(self, count: int) -> list[str]:
-        """The first `count` non-empty documents of the stream (fewer if the stream is shorter)."""
-        return list(itertools.islice(filter(has_text, self), count))
-
-
 def has_text(text: str | None) -> bool:
     """Empty and whitespace-only documents are skipped everywhere."""
     return bool(text) and not text.isspace()
 
 
-def _keep_every_nth(documents: Iterable[str], index: int, num_shards: int) -> Iterator[str]:
-    return itertools.islice(documents, index, None, num_shards)
-
-
-def _split_filter(documents: Iterable[str], split: str, validation_split_percentage: int) -> Iterator[str]:
-    keep_held_out = split == "validation"
-    for text in documents:
-        if has_text(text) and is_held_out(text, validation_split_percentage) == keep_held_out:
-            yield text
-
-
-def embedded_documents(split: str, validation_split_percentage: int = 5) -> DocumentSource:
+@dataclass
+class TextSource:
     """
-    The embedded default corpus: one document per standard-library source file. `split` is `"train"` or
-    `"validation"`; the validation split holds about `validation_split_percentage` percent of the files.
+    A streaming dataset of text documents.
+
+    Args:
+        description (`str`):
+            Human-readable name of the data, used in logs and error messages.
+        dataset (`datasets.IterableDataset`):
+            The documents, one per example, in a `text` column; its shards are what processes and workers split.
     """
-    files = python_stdlib_source_files()
 
-    def iter_shard(index: int, num_shards: int) -> Iterator[str]:
-        texts = (path.read_text(encoding="utf-8", errors="replace") for path in files)
-        yield from _keep_every_nth(_split_filter(texts, split, validation_split_percentage), index, num_shards)
+    description: str
+    dataset: datasets.IterableDataset
 
+    def first_documents(self, count: int) -> list[str]:
+        """The first `count` documents of the stream (fewer if the stream is shorter)."""
+        try:
+            return [example["text"] for example in self.dataset.take(count)]
+        except KeyError as error:
+            raise ValueError(f"{self.description} has no column {error.args[0]!r}; pass --text_column_name") from None
+
+
+def _read_source_files(paths: list[str]) -> Iterator[dict[str, str]]:
+    for path in paths:
+        yield {"text": Path(path).read_text(encoding="utf-8", errors="replace")}
+
+
+def _keep_split(example: dict, keep_held_out: bool, validation_split_percentage: int) -> bool:
+    text = example["text"]
+    return has_text(text) and is_held_out(text, validation_split_percentage) == keep_held_out
+
+
+def _split(
+    dataset: datasets.IterableDataset, description: str, split: str, validation_split_percentage: int
+) -> TextSource:
+    """The train (`split="train"`) or held-out (`split="validation"`) part of `dataset`, chosen by content hash."""
+    part = dataset.filter(
+        _keep_split,
+        fn_kwargs={"keep_held_out": split == "validation", "validation_split_percentage": validation_split_percentage},
+    )
+    return TextSource(description, part)
+
+
+def embedded_text(split: str, validation_split_percentage: int = 5) -> TextSource:
+    """
+    The embedded default corpus: one document (and one shard) per distinct standard-library source file. `split` is `"train"`
+    or `"validation"`; the validation split holds about `validation_split_percentage` percent of the files.
+    """
+    # Identical files (the standard library has a few, e.g. `__phello__`'s) are kept once: no document is read twice.
+    files_by_content = {}
+    for path in python_stdlib_source_files():
+        files_by_content.setdefault(hashlib.sha256(path.read_bytes()).digest(), str(path))
+    files = list(files_by_content.values())
+    dataset = datasets.IterableDataset.from_generator(
+        _read_source_files, features=_TEXT_FEATURES, gen_kwargs={"paths": files}
+    )
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return DocumentSource(f"{EMBEDDED_DATASET_DESCRIPTION}, Python {version}, {split} split", iter_shard)
+    description = f"{EMBEDDED_DATASET_DESCRIPTION}, Python {version}, {split} split"
+    return _split(dataset, description, split, validation_split_percentage)
 
 
-def _hub_or_file_documents(
-    dataset, description: str, text_column_name: str, split: str | None, validation_split_percentage: int
-) -> DocumentSource:
-    """Wraps a streaming `datasets.IterableDataset`; `split` filters held-out documents when it is not None."""
-
-    def iter_texts(hf_dataset) -> Iterator[str]:
-        # `.iter()` rather than `iter()`: inside a DataLoader worker, `datasets` would otherwise split the stream
-        # between workers on its own, on top of the sharding done here.
-        for batch in hf_dataset.iter(batch_size=256):
-            if text_column_name not in batch:
-                raise ValueError(
-                    f"{description} has no column {text_column_name!r} (columns: {sorted(batch)}); "
-                    "pass --text_column_name"
-                )
-            yield from filter(has_text, batch[text_column_name])
-
-    def iter_shard(index: int, num_shards: int) -> Iterator[str]:
-        if split is not None:
-            # The held-out rule looks at every document, so the filter comes before sharding.
-            texts = _split_filter(iter_texts(dataset), split, validation_split_percentage)
-            yield from _keep_every_nth(texts, index, num_shards)
-        elif num_shards > 1 and dataset.n_shards % num_shards == 0:
-            # Whole files per shard: each shard opens only its own files.
-            yield from iter_texts(dataset.shard(num_shards=num_shards, index=index))
-        else:
-            yield from _keep_every_nth(iter_texts(dataset), index, num_shards)
-
-    return DocumentSource(description, iter_shard)
+def _select_text(dataset: datasets.IterableDataset, text_column_name: str, description: str):
+    try:
+        dataset = dataset.select_columns([text_column_name])
+    except ValueError:
+        raise ValueError(
+            f"{description} has no column {text_column_name!r} (columns: {sorted(dataset.column_names)}); "
+            "pass --text_column_name"
+        ) from None
+    if text_column_name != "text":
+        dataset = dataset.rename_column(text_column_name, "text")
+    return dataset.filter(lambda example: has_text(example["text"]))
 
 
-def load_document_sources(
+def load_text_sources(
     dataset_name: str | None = None,
     dataset_config_name: str | None = None,
     train_file: str | None = None,
@@ -162,9 +170,9 @@ def load_document_sources(
     text_column_name: str = "text",
     validation_split_percentage: int = 5,
     trust_remote_code: bool = False,
-) -> tuple[DocumentSource, DocumentSource]:
+) -> tuple[TextSource, TextSource]:
     """
-    Returns the `(train, validation)` document sources for the given data arguments.
+    Returns the `(train, validation)` text sources for the given data arguments.
 
     With neither `dataset_name` nor `train_file`, this is the embedded default corpus. A Hub dataset without a
     validation split, or a train file without a validation file, gives up `validation_split_percentage` percent of
@@ -178,23 +186,17 @@ def load_document_sources(
         if validation_file is not None:
             raise ValueError("--validation_file needs --train_file")
         return (
-            embedded_documents("train", validation_split_percentage),
-            embedded_documents("validation", validation_split_percentage),
+            embedded_text("train", validation_split_percentage),
+            embedded_text("validation", validation_split_percentage),
         )
-
-    import datasets
 
     if dataset_name is not None:
         builder, builder_kwargs = dataset_name, {"name": dataset_config_name, "trust_remote_code": trust_remote_code}
         split_names = list(datasets.get_dataset_split_names(dataset_name, dataset_config_name))
-        train_split = "train"
-        validation_split = "validation" if "validation" in split_names else None
-        if train_split not in split_names:
+        if "train" not in split_names:
             raise ValueError(f"Dataset {dataset_name!r} has no 'train' split (splits: {split_names})")
-
-        def open_split(split_name: str):
-            return datasets.load_dataset(builder, split=split_name, streaming=True, **builder_kwargs)
-
+        validation_split = "validation" if "validation" in split_names else None
+        data_files = None
         description = f"dataset {dataset_name!r}" + (f" ({dataset_config_name})" if dataset_config_name else "")
     else:
         data_files = {"train": train_file}
@@ -215,217 +217,140 @@ def load_document_sources(
         # Plain text: one document per paragraph (blank-line separated), not per line.
         builder_kwargs = {"sample_by": "paragraph"} if builder == "text" else {}
         validation_split = "validation" if validation_file is not None else None
-        train_split = "train"
-
-        def open_split(split_name: str):
-            return datasets.load_dataset(
-                builder,
-                data_files={split_name: data_files[split_name]},
-                split=split_name,
-                streaming=True,
-                **builder_kwargs,
-            )
-
         description = f"file {train_file!r}"
 
-    train_stream = open_split(train_split)
+    def open_split(split_name: str, split_description: str) -> datasets.IterableDataset:
+        files = None if data_files is None else {split_name: data_files[split_name]}
+        dataset = datasets.load_dataset(builder, data_files=files, split=split_name, streaming=True, **builder_kwargs)
+        return _select_text(dataset, text_column_name, split_description)
+
     if validation_split is not None:
-        train = _hub_or_file_documents(train_stream, description, text_column_name, None, validation_split_percentage)
-        validation = _hub_or_file_documents(
-            open_split(validation_split),
-            f"{description}, validation split",
-            text_column_name,
-            None,
-            validation_split_percentage,
-        )
-    else:
-        train = _hub_or_file_documents(
-            train_stream, f"{description}, train part", text_column_name, "train", validation_split_percentage
-        )
-        validation = _hub_or_file_documents(
-            train_stream,
-            f"{description}, held-out part",
-            text_column_name,
-            "validation",
-            validation_split_percentage,
-        )
-    return train, validation
+        train = TextSource(description, open_split("train", description))
+        validation_description = f"{description}, validation split"
+        return train, TextSource(validation_description, open_split(validation_split, validation_description))
+    documents = open_split("train", description)
+    return (
+        _split(documents, f"{description}, train part", "train", validation_split_percentage),
+        _split(documents, f"{description}, held-out part", "validation", validation_split_percentage),
+    )
 
 
-def _tokenize_and_pack(
-    documents: Iterable[str], tokenizer, block_size: int, end_of_text_id: int, tokenize_batch_size: int
-) -> Iterator[list[int]]:
-    """Tokenizes documents in batches, appends `end_of_text_id` after each one and cuts blocks of `block_size`."""
-    pending: list[int] = []
-    documents = iter(documents)
-    while batch := list(itertools.islice(documents, tokenize_batch_size)):
-        for token_ids in tokenizer(batch, add_special_tokens=False)["input_ids"]:
-            pending.extend(token_ids)
-            pending.append(end_of_text_id)
-        full_blocks = len(pending) // block_size
-        for start in range(0, full_blocks * block_size, block_size):
-            yield pending[start : start + block_size]
-        del pending[: full_blocks * block_size]
-
-
-def _shuffled(blocks: Iterable[list[int]], buffer_size: int, rng: random.Random) -> Iterator[list[int]]:
-    """Buffer shuffle: keep `buffer_size` blocks, emit a random one each time a new one arrives."""
-    if buffer_size <= 1:
-        yield from blocks
-        return
-    buffer: list[list[int]] = []
-    for block in blocks:
-        if len(buffer) < buffer_size:
-            buffer.append(block)
-            continue
-        index = rng.randrange(buffer_size)
-        yield buffer[index]
-        buffer[index] = block
-    rng.shuffle(buffer)
-    yield from buffer
-
-
-def _to_example(block: list[int]) -> dict[str, torch.Tensor]:
-    input_ids = torch.tensor(block, dtype=torch.long)
-    # The model shifts labels itself: labels are the inputs.
-    return {"input_ids": input_ids, "labels": input_ids.clone()}
-
-
-class PackedTokenStream(IterableDataset):
+def pack_documents(batch: dict[str, list], tokenizer, block_size: int) -> dict[str, list[list[int]]]:
     """
-    Streaming dataset of packed token blocks, sharded across processes and dataloader workers.
-
-    Each (process, worker) pair reads its own disjoint shard of documents: shard `process_index * num_workers +
-    worker_id` out of `num_processes * num_workers`. Examples are `{"input_ids", "labels"}` tensors of length
-    `block_size`.
-
-    Args:
-        documents ([`DocumentSource`]): the documents to read.
-        tokenizer: a tokenizer with an end-of-text (`eos_token_id`) token, called on batches of texts.
-        block_size (`int`): tokens per example.
-        shuffle_buffer_size (`int`, defaults to 1000): blocks held by the shuffle buffer; 0 or 1 disables shuffling.
-        seed (`int`, defaults to 0): seed of the shuffle order.
-        process_index (`int`, defaults to 0), num_processes (`int`, defaults to 1): this process's rank and the
-            number of processes reading the data.
-        repeat (`bool`, defaults to `True`): start a new pass (reshuffled) when the documents run out, so the stream
-            never ends. With `False` the stream ends after one pass and the last partial block is dropped.
-        tokenize_batch_size (`int`, defaults to 64): documents tokenized per call of the tokenizer.
+    `map` function: tokenizes a batch of documents, appends the end-of-text token after each one and cuts their
+    concatenation into blocks of `block_size` tokens. The tokens after the last full block of the batch are dropped
+    (less than one block per batch of documents). The labels are the inputs: the model shifts them itself.
     """
+    end_of_text_id = tokenizer.eos_token_id
+    tokens = []
+    for token_ids in tokenizer(batch["text"], add_special_tokens=False)["input_ids"]:
+        tokens.extend(token_ids)
+        tokens.append(end_of_text_id)
+    blocks = [tokens[start : start + block_size] for start in range(0, len(tokens) - block_size + 1, block_size)]
+    return {"input_ids": blocks, "labels": blocks}
 
-    def __init__(
-        self,
-        documents: DocumentSource,
-        tokenizer,
-        block_size: int,
-        shuffle_buffer_size: int = 1000,
-        seed: int = 0,
-        process_index: int = 0,
-        num_processes: int = 1,
-        repeat: bool = True,
-        tokenize_batch_size: int = 64,
-    ):
-        if block_size < 1:
-            raise ValueError(f"block_size must be positive, got {block_size}")
-        if not 0 <= process_index < num_processes:
-            raise ValueError(f"process_index {process_index} is out of range for {num_processes} processes")
-        if tokenizer.eos_token_id is None:
-            raise ValueError("The tokenizer has no end-of-text (eos) token to separate documents with")
-        self.documents = documents
-        self.tokenizer = tokenizer
-        self.block_size = block_size
-        self.shuffle_buffer_size = shuffle_buffer_size
-        self.seed = seed
-        self.process_index = process_index
-        self.num_processes = num_processes
-        self.repeat = repeat
-        self.tokenize_batch_size = tokenize_batch_size
-        self._resume_batches = 0
-        self._resume_batch_size = 0
 
-    def iter_shard(self, shard_index: int, num_shards: int) -> Iterator[list[int]]:
-        """The blocks of one shard, as token id lists, in the order this shard yields them."""
-        # One random generator per shard, kept across passes, so every pass is shuffled differently.
-        rng = random.Random(self.seed * 1_000_003 + shard_index)
-        end_of_text_id = self.tokenizer.eos_token_id
-        documents_in_pass = 0
+def packed_blocks(
+    text: TextSource,
+    tokenizer,
+    block_size: int,
+    shuffle_buffer_size: int = 1000,
+    seed: int = 0,
+    process_index: int = 0,
+    num_processes: int = 1,
+    repeat: bool = True,
+    tokenize_batch_size: int = 64,
+) -> datasets.IterableDataset:
+    """
+    The training stream of one process: its shards of `text`, packed into `{"input_ids", "labels"}` blocks of
+    `block_size` tokens, shuffled with a buffer of `shuffle_buffer_size` blocks (0 or 1: not shuffled) and, with
+    `repeat`, endless.
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be positive, got {block_size}")
+    if not 0 <= process_index < num_processes:
+        raise ValueError(f"process_index {process_index} is out of range for {num_processes} processes")
+    if tokenizer.eos_token_id is None:
+        raise ValueError("The tokenizer has no end-of-text (eos) token to separate documents with")
+    dataset = text.dataset
+    if num_processes > 1:
+        # Before tokenizing: with whole shards per process, a process reads and tokenizes only its own documents.
+        dataset = split_dataset_by_node(dataset, rank=process_index, world_size=num_processes)
+    dataset = dataset.map(
+        pack_documents,
+        batched=True,
+        batch_size=tokenize_batch_size,
+        remove_columns=["text"],
+        fn_kwargs={"tokenizer": tokenizer, "block_size": block_size},
+    )
+    if shuffle_buffer_size > 1:
+        # One shard read at a time, as without shuffling: interleaving several shards (datasets' default is 10) makes
+        # the first batch wait for a tokenized batch of documents from each of them.
+        dataset = dataset.shuffle(seed=seed, buffer_size=shuffle_buffer_size, max_buffer_input_shards=1)
+    if repeat:
+        dataset = dataset.repeat(None)
+    return dataset
 
-        def documents() -> Iterator[str]:
-            nonlocal documents_in_pass
-            for pass_index in itertools.count():
-                documents_in_pass = 0
-                for text in self.documents.iter_shard(shard_index, num_shards):
-                    documents_in_pass += 1
-                    yield text
-                if documents_in_pass == 0:
-                    raise ValueError(
-                        f"Shard {shard_index} of {num_shards} of {self.documents.description} holds no documents "
-                        f"(pass {pass_index}): the data is too small for {num_shards} readers "
-                        "(processes x dataloader workers); use fewer workers or more data"
-                    )
-                if not self.repeat:
-                    return
 
-        blocks = _tokenize_and_pack(
-            documents(), self.tokenizer, self.block_size, end_of_text_id, self.tokenize_batch_size
+def training_dataloader(
+    dataset: datasets.IterableDataset, batch_size: int, num_workers: int = 0, pin_memory: bool = False, **kwargs
+) -> StatefulDataLoader:
+    """
+    A `StatefulDataLoader` over the training stream: its `state_dict()` / `load_state_dict()` save and restore each
+    worker's position in the stream. No sampler and no rank splitting here: the stream is already this process's.
+    """
+    return StatefulDataLoader(
+        dataset,
+        batch_size=batch_size,
+        collate_fn=default_data_collator,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        worker_init_fn=worker_ignores_interrupts,
+        drop_last=True,
+        **kwargs,
+    )
+
+
+def data_state_path(checkpoint_dir: str, process_index: int) -> str:
+    return os.path.join(checkpoint_dir, f"data_state-rank{process_index}.json")
+
+
+def save_data_state(checkpoint_dir: str, dataloader: StatefulDataLoader, process_index: int, num_processes: int):
+    """Writes this process's stream position (the dataloader's `state_dict()`) into the checkpoint folder."""
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    state = {"num_processes": num_processes, "dataloader": dataloader.state_dict()}
+    with open(data_state_path(checkpoint_dir, process_index), "w", encoding="utf-8") as file:
+        json.dump(state, file)
+
+
+def load_data_state(checkpoint_dir: str, dataloader: StatefulDataLoader, process_index: int, num_processes: int):
+    """Restores this process's stream position from a checkpoint written by [`save_data_state`]."""
+    path = data_state_path(checkpoint_dir, process_index)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"{checkpoint_dir!r} holds no data stream position for process {process_index} ({os.path.basename(path)}): "
+            "resume with the number of processes the checkpoint was written with"
         )
-        yield from _shuffled(blocks, self.shuffle_buffer_size, rng)
-
-    def load_state_dict(self, state_dict: dict[str, int]):
-        """
-        Resumes the stream after the batches this process already consumed. `state_dict` is what
-        [`~PackedTokenStream.state_dict_after`] returned: `{"batches_consumed": n, "batch_size": b}`.
-
-        The DataLoader takes batches from its workers in turn (batch `i` comes from worker `i % num_workers`), so
-        each shard skips exactly the samples of the batches it produced before the interruption, and the shards are
-        assigned to workers so that the rotation continues where it stopped. Resuming needs the same batch size,
-        number of processes, number of workers and seed as the interrupted run.
-        """
-        self._resume_batches = int(state_dict["batches_consumed"])
-        self._resume_batch_size = int(state_dict["batch_size"])
-
-    @staticmethod
-    def state_dict_after(batches_consumed: int, batch_size: int) -> dict[str, int]:
-        """The stream position after `batches_consumed` batches of `batch_size` examples on this process."""
-        return {"batches_consumed": batches_consumed, "batch_size": batch_size}
-
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        worker = get_worker_info()
-        worker_id, num_workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
-        # A resumed DataLoader asks worker 0 first, but the next batch belongs to the worker after the one that made
-        # the last consumed batch: worker ids are rotated so each worker continues the shard that comes next.
-        reader = (worker_id + self._resume_batches) % num_workers
-        shard_index = self.process_index * num_workers + reader
-        num_shards = self.num_processes * num_workers
-        batches_of_this_worker = len(range(reader, self._resume_batches, num_workers))
-        samples_to_skip = batches_of_this_worker * self._resume_batch_size
-        blocks = itertools.islice(self.iter_shard(shard_index, num_shards), samples_to_skip, None)
-        for block in blocks:
-            yield _to_example(block)
+    with open(path, encoding="utf-8") as file:
+        state = json.load(file)
+    if state["num_processes"] != num_processes:
+        raise ValueError(
+            f"{checkpoint_dir!r} was written by {state['num_processes']} processes, this run has {num_processes}: "
+            "each process resumes its own part of the data stream, so resume with the same number of processes"
+        )
+    dataloader.load_state_dict(state["dataloader"])
 
 
-class PackedBlocks(Dataset):
-    """A fixed list of packed blocks (the evaluation set), as a map-style dataset of `{"input_ids", "labels"}`."""
-
-    def __init__(self, blocks: list[list[int]]):
-        self.blocks = blocks
-
-    def __len__(self) -> int:
-        return len(self.blocks)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return _to_example(self.blocks[index])
-
-
-def build_eval_blocks(documents: DocumentSource, tokenizer, block_size: int, max_blocks: int) -> PackedBlocks:
-    """The first `max_blocks` packed blocks of `documents`, in order (no shuffling), for evaluation."""
-    stream = PackedTokenStream(documents, tokenizer, block_size, shuffle_buffer_size=0, repeat=False)
-    blocks = list(itertools.islice(stream.iter_shard(0, 1), max_blocks))
+def build_eval_blocks(text: TextSource, tokenizer, block_size: int, max_blocks: int) -> datasets.Dataset:
+    """The first `max_blocks` packed blocks of `text`, in order (no shuffling), as a map-style dataset."""
+    stream = packed_blocks(text, tokenizer, block_size, shuffle_buffer_size=0, repeat=False)
+    blocks = [example["input_ids"] for example in itertools.islice(stream, max_blocks)]
     if not blocks:
         raise ValueError(
-            f"The evaluation data ({documents.description}) holds fewer than block_size={block_size} tokens: "
+            f"The evaluation data ({text.description}) holds fewer than block_size={block_size} tokens: "
             "no evaluation block can be built"
         )
-    return PackedBlocks(blocks)
+    return datasets.Dataset.from_dict({"input_ids": blocks, "labels": blocks})
 
 
 def worker_ignores_interrupts(worker_id: int):

@@ -12,21 +12,30 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-What the two Arlow pretraining scripts share besides the data: argument groups (in the style of `run_clm.py`), model
-presets, building the config, tokenizer and model, the checks that run before any training, and graceful
-interruption.
+What the two Arlow pretraining scripts share besides the data: argument groups (in the style of `run_clm.py`) and
+their parsing, model presets, the checks that run before any training, building the config, tokenizer and model,
+freezing the cross-attention weights that text-only data cannot train, and graceful interruption.
 """
 
 import ast
 import logging
 import os
 import signal
+import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arlow_pretraining_data import DocumentSource
+from arlow_pretraining_data import TextSource, build_eval_blocks, load_text_sources, packed_blocks
 
-from transformers import ArlowConfig, ArlowTokenizer, AutoModelForCausalLM, AutoTokenizer
+from transformers import (
+    ArlowConfig,
+    ArlowTokenizer,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    HfArgumentParser,
+    TrainingArguments,
+)
 from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import is_flash_attn_2_available
 
@@ -35,9 +44,10 @@ logger = logging.getLogger(__name__)
 
 # Named model sizes: ArlowConfig keyword arguments on top of ArlowConfig's own defaults.
 MODEL_PRESETS: dict[str, dict] = {
-    # The seed's configuration, unchanged: every field at ArlowConfig's default (2.3B parameters with the 131072
-    # vocabulary, cross-attention layers built in). Meant for multi-GPU runs with flash attention.
-    "arlow-2.3b": {},
+    # The seed's configuration, unchanged: every field at ArlowConfig's default. 3.275B parameters with the 131072
+    # vocabulary and tied embeddings, of which 0.595B are the cross-attention layers (2.680B without them; counted
+    # on the meta device). Meant for multi-GPU runs with FSDP2 and flash attention.
+    "arlow-3b": {},
     # Trains in a few minutes on 2 CPU cores (`make demo`). Without an encoder side in the data, cross-attention
     # layers would only be weights that never receive a gradient, so the demo model is built without them.
     "arlow-demo": {
@@ -64,6 +74,8 @@ MODEL_PRESETS: dict[str, dict] = {
         "cross_attention": False,
     },
 }
+# Old preset names: still accepted, with a warning naming the new one.
+RENAMED_PRESETS = {"arlow-2.3b": "arlow-3b"}  # the seed's configuration has 3.275B parameters, not 2.3B
 DEFAULT_BLOCK_SIZE = 1024
 SUPPORTED_ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
@@ -163,6 +175,13 @@ def parse_config_overrides(config_overrides: str | None) -> dict:
 
 def build_config(model_args: ModelArguments) -> ArlowConfig:
     """The preset's config with the overrides applied (validated by ArlowConfig itself)."""
+    if model_args.model_preset in RENAMED_PRESETS:
+        new_name = RENAMED_PRESETS[model_args.model_preset]
+        logger.warning(
+            f"--model_preset {model_args.model_preset} is deprecated and will be removed: it is the seed's "
+            f"configuration, 3.275B parameters, now named {new_name}; use --model_preset {new_name}"
+        )
+        model_args.model_preset = new_name
     if model_args.model_preset not in MODEL_PRESETS:
         raise ValueError(f"Unknown --model_preset {model_args.model_preset!r}; choose one of {sorted(MODEL_PRESETS)}")
     return ArlowConfig(
@@ -229,12 +248,84 @@ def check_distributed_launch(world_size: int):
         )
 
 
-def check_not_empty(documents: DocumentSource):
-    if not documents.first_documents(1):
-        raise ValueError(f"The training data ({documents.description}) holds no text")
+def check_not_empty(text: TextSource):
+    if not text.first_documents(1):
+        raise ValueError(f"The training data ({text.description}) holds no text")
 
 
-def load_or_train_tokenizer(model_args: ModelArguments, documents: DocumentSource, checkpoint: str | None, config):
+def parse_arguments(argv: list[str] | None) -> tuple[ModelArguments, DataTrainingArguments, TrainingArguments]:
+    """The three argument groups, from the command line or from a single JSON file."""
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+@dataclass
+class PretrainingRun:
+    """What both scripts settle before they touch a model: every check that can fail has passed."""
+
+    checkpoint: str | None
+    attn_implementation: str
+    config: ArlowConfig
+    block_size: int
+    train_text: TextSource
+    eval_text: TextSource
+
+
+def prepare_run(
+    model_args: ModelArguments, data_args: DataTrainingArguments, args: TrainingArguments, trains: bool = True
+) -> PretrainingRun:
+    """Runs the checks shared by both scripts and opens the data; returns a [`PretrainingRun`]."""
+    if trains:
+        check_training_length(args.max_steps)
+    checkpoint = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
+    attn_implementation = resolve_attn_implementation(model_args.attn_implementation)
+    config = build_config(model_args)
+    block_size = resolve_block_size(data_args, config)
+    train_text, eval_text = load_text_sources(
+        dataset_name=data_args.dataset_name,
+        dataset_config_name=data_args.dataset_config_name,
+        train_file=data_args.train_file,
+        validation_file=data_args.validation_file,
+        text_column_name=data_args.text_column_name,
+        validation_split_percentage=data_args.validation_split_percentage,
+        trust_remote_code=data_args.trust_remote_code,
+    )
+    check_not_empty(train_text)
+    return PretrainingRun(checkpoint, attn_implementation, config, block_size, train_text, eval_text)
+
+
+def training_stream(
+    run: PretrainingRun, data_args: DataTrainingArguments, tokenizer, seed: int, process_index: int, num_processes: int
+):
+    """This process's endless stream of shuffled, packed training blocks (a `datasets.IterableDataset`)."""
+    logger.info(f"Training data: {run.train_text.description}")
+    return packed_blocks(
+        run.train_text,
+        tokenizer,
+        run.block_size,
+        shuffle_buffer_size=data_args.shuffle_buffer_size,
+        seed=seed,
+        process_index=process_index,
+        num_processes=num_processes,
+    )
+
+
+def evaluation_blocks(run: PretrainingRun, data_args: DataTrainingArguments, tokenizer):
+    """The fixed evaluation set: the first `max_eval_samples` packed blocks of the held-out documents."""
+    blocks = build_eval_blocks(run.eval_text, tokenizer, run.block_size, data_args.max_eval_samples)
+    logger.info(f"Evaluation data: {len(blocks)} blocks of {run.eval_text.description}")
+    return blocks
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE [`ArlowTokenizer`] with `vocab_size` tokens trained on `texts`."""
+    return ArlowTokenizer().train_new_from_iterator(texts, vocab_size)
+
+
+def load_or_train_tokenizer(model_args: ModelArguments, text: TextSource, checkpoint: str | None, config):
     """
     The tokenizer: `--tokenizer_name` if given; else the one saved with the checkpoint being resumed; else a new one
     trained on the first `tokenizer_train_documents` documents.
@@ -244,41 +335,66 @@ def load_or_train_tokenizer(model_args: ModelArguments, documents: DocumentSourc
     if checkpoint is not None and (Path(checkpoint) / "tokenizer.json").is_file():
         return AutoTokenizer.from_pretrained(checkpoint)
     vocab_size = model_args.tokenizer_vocab_size or config.vocab_size
-    texts = documents.first_documents(model_args.tokenizer_train_documents)
-    logger.info(f"Training a tokenizer with {vocab_size} tokens on {len(texts)} documents of {documents.description}")
-    return ArlowTokenizer.train_from_iterator(texts, vocab_size=vocab_size)
+    texts = text.first_documents(model_args.tokenizer_train_documents)
+    logger.info(f"Training a tokenizer with {vocab_size} tokens on {len(texts)} documents of {text.description}")
+    return train_tokenizer(texts, vocab_size)
+
+
+def shared_tokenizer(
+    model_args: ModelArguments,
+    run: PretrainingRun,
+    output_dir: str,
+    is_main_process: bool,
+    main_process_first: AbstractContextManager,
+):
+    """
+    The tokenizer of every process: the main process trains (or loads) it first and saves it in
+    `output_dir/tokenizer`; the others then load that copy, so all processes use the very same vocabulary.
+    """
+    with main_process_first:
+        tokenizer_dir = os.path.join(output_dir, "tokenizer")
+        if not is_main_process and os.path.isfile(os.path.join(tokenizer_dir, "tokenizer.json")):
+            model_args.tokenizer_name = tokenizer_dir
+        tokenizer = load_or_train_tokenizer(model_args, run.train_text, run.checkpoint, run.config)
+        if is_main_process:
+            tokenizer.save_pretrained(tokenizer_dir)
+    return tokenizer
 
 
 def build_model(config: ArlowConfig, tokenizer, attn_implementation: str):
-    """A freshly initialised causal LM whose vocabulary and special tokens match the tokenizer."""
+    """
+    A freshly initialised causal LM whose vocabulary and special tokens match the tokenizer, with its cross-attention
+    weights frozen (see [`freeze_cross_attention`]).
+    """
     config.vocab_size = len(tokenizer)
     config.pad_token_id = tokenizer.pad_token_id
     config.bos_token_id = tokenizer.bos_token_id
     config.eos_token_id = tokenizer.eos_token_id
-    return AutoModelForCausalLM.from_config(config, attn_implementation=attn_implementation)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation=attn_implementation)
+    freeze_cross_attention(model)
+    return model
 
 
-def parameters_without_gradient(model) -> list[str]:
+def freeze_cross_attention(model) -> int:
     """
-    Names of the cross-attention parameters: pretraining data has no encoder side, so no gradient reaches them.
+    Pretraining text has no encoder side, so a model built with `cross_attention=True` skips its cross-attention
+    blocks and no gradient ever reaches their weights. They are frozen (`requires_grad=False`): the optimizer does not
+    hold them, DDP does not wait for their gradients, FSDP2 does not reduce them, and a checkpoint holds no optimizer
+    state that could be missing for them. They are still saved, at their initial values. Returns how many parameters
+    were frozen, and says so.
     """
     if not getattr(model.config, "cross_attention", False):
-        return []
-    return [name for name, _ in model.named_parameters() if "cross" in name]
-
-
-def announce_unused_parameters(model) -> bool:
-    """Says at start which parameters will get no gradient; returns whether there are any (DDP must know)."""
-    unused = parameters_without_gradient(model)
-    if unused:
-        count = sum(parameter.numel() for name, parameter in model.named_parameters() if name in set(unused))
-        logger.warning(
-            f"The model has cross-attention layers (cross_attention=True) but the pretraining data has no encoder "
-            f"side: their {len(unused)} tensors ({count:,} parameters) receive no gradient and stay at their initial "
-            "values. Multi-process training runs with unused-parameter detection on. Build the model with "
-            "--config_overrides cross_attention=false to leave them out."
-        )
-    return bool(unused)
+        return 0
+    frozen = [parameter for name, parameter in model.named_parameters() if ".cross_attn" in name]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    count = sum(parameter.numel() for parameter in frozen)
+    logger.warning(
+        f"The model has cross-attention layers (cross_attention=True), but the pretraining data has no encoder side: "
+        f"their {len(frozen)} tensors ({count:,} parameters) would receive no gradient, so they are frozen and stay "
+        "at their initial values. Build the model with --config_overrides cross_attention=false to leave them out."
+    )
+    return count
 
 
 class GracefulInterrupt:

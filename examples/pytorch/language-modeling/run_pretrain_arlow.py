@@ -20,50 +20,32 @@ With no data argument it trains on the embedded default corpus (the Python stand
     python run_pretrain_arlow.py --model_preset arlow-demo --output_dir /tmp/arlow-demo \
         --do_train --do_eval --max_steps 300 --per_device_train_batch_size 16 --block_size 128
 
-Multi-process (DDP) runs use the same command under `torchrun --nproc_per_node N` or `accelerate launch`; see
-README.md for FSDP. SIGINT or SIGTERM during training saves a checkpoint before stopping; resume it with
-`--resume_from_checkpoint latest` (or a checkpoint folder).
+Multi-process (DDP) runs use the same command under `torchrun --nproc_per_node N` or `accelerate launch`; on GPUs,
+`--fsdp` shards the model with FSDP2 through accelerate (see README.md). SIGINT or SIGTERM during training saves a
+checkpoint before stopping; resume it with `--resume_from_checkpoint latest` (or a checkpoint folder): the data stream
+continues from the position saved in the checkpoint.
 """
 
 import logging
 import math
-import os
 import sys
 
 import datasets
 import torch
-from arlow_pretraining_data import (
-    PackedTokenStream,
-    build_eval_blocks,
-    load_document_sources,
-    worker_ignores_interrupts,
-)
+from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
 from arlow_pretraining_setup import (
-    DataTrainingArguments,
     GracefulInterrupt,
-    ModelArguments,
-    announce_unused_parameters,
-    build_config,
     build_model,
     check_distributed_launch,
-    check_not_empty,
-    check_training_length,
-    load_or_train_tokenizer,
-    resolve_attn_implementation,
-    resolve_block_size,
-    resolve_checkpoint,
+    evaluation_blocks,
+    parse_arguments,
+    prepare_run,
+    shared_tokenizer,
+    training_stream,
 )
-from torch.utils.data import DataLoader
 
 import transformers
-from transformers import (
-    HfArgumentParser,
-    Trainer,
-    TrainerCallback,
-    TrainingArguments,
-    default_data_collator,
-    set_seed,
-)
+from transformers import Trainer, TrainerCallback, default_data_collator, set_seed
 
 
 logger = logging.getLogger(__name__)
@@ -71,25 +53,51 @@ logger = logging.getLogger(__name__)
 
 class StreamingPretrainingTrainer(Trainer):
     """
-    A [`Trainer`] whose training dataloader leaves the sharding to [`PackedTokenStream`]: every process reads its own
-    shard of the stream (and every worker its own part of it), instead of `accelerate` reading one stream on the main
-    process and dispatching batches.
+    A [`Trainer`] for a streamed training set that every process reads on its own (its own shards, split further
+    between its dataloader workers by 🤗 Datasets), instead of `accelerate` reading one stream on the main process and
+    dispatching batches. The dataloader is torchdata's `StatefulDataLoader`: checkpoints hold its position, and a
+    resumed run restores it instead of replaying the batches already trained on. Training forwards ask the model for
+    the loss only (`skip_logits=True`), so the (tokens x vocabulary) logits are never materialised.
+
+    Args:
+        resume_data_from (`str`, *optional*):
+            A checkpoint folder whose data stream position the training dataloader starts from.
     """
 
-    def get_train_dataloader(self) -> DataLoader:
-        if not isinstance(self.train_dataset, PackedTokenStream):
+    def __init__(self, *args, resume_data_from: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resume_data_from = resume_data_from
+
+    def get_train_dataloader(self):
+        if not isinstance(self.train_dataset, datasets.IterableDataset):
             return super().get_train_dataloader()
-        return DataLoader(
+        dataloader = training_dataloader(
             self.train_dataset,
             batch_size=self._train_batch_size,
-            collate_fn=self.data_collator,
             num_workers=self.args.dataloader_num_workers,
             pin_memory=self.args.dataloader_pin_memory and torch.cuda.is_available(),
             persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
             prefetch_factor=self.args.dataloader_prefetch_factor,
-            worker_init_fn=worker_ignores_interrupts,
-            drop_last=True,
         )
+        if self.resume_data_from is not None:
+            load_data_state(self.resume_data_from, dataloader, self.args.process_index, self.args.world_size)
+        return dataloader
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training and "labels" in inputs:
+            inputs = {**inputs, "skip_logits": True}
+        return super().compute_loss(
+            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
+
+
+class DataStateCallback(TrainerCallback):
+    """Saves each process's data stream position into every checkpoint the [`Trainer`] writes."""
+
+    def on_save(self, args, state, control, train_dataloader=None, **kwargs):
+        if hasattr(train_dataloader, "state_dict"):
+            checkpoint_dir = f"{args.output_dir}/checkpoint-{state.global_step}"
+            save_data_state(checkpoint_dir, train_dataloader, args.process_index, args.world_size)
 
 
 class CheckpointOnInterruptCallback(TrainerCallback):
@@ -147,12 +155,7 @@ def report_evaluation(metrics: dict, prefix: str, when: str) -> float:
 
 
 def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] = ()) -> int:
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        model_args, data_args, training_args = parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    else:
-        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    model_args, data_args, training_args = parse_arguments(argv)
 
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
@@ -174,68 +177,44 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
     # Every check that can fail runs before the first training step.
     if not (training_args.do_train or training_args.do_eval):
         raise ValueError("Nothing to do: pass --do_train and/or --do_eval")
-    if training_args.do_train:
-        check_training_length(training_args.max_steps)
     check_distributed_launch(training_args.world_size)
     if training_args.fsdp and training_args.device.type == "cpu":
         # accelerate shards with FSDP only on accelerators; on CPU it would quietly run plain DDP instead.
-        raise ValueError("--fsdp needs GPUs (or other accelerators): on CPU, accelerate runs DDP instead of FSDP")
-    checkpoint = resolve_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
-    attn_implementation = resolve_attn_implementation(model_args.attn_implementation)
-    config = build_config(model_args)
-    block_size = resolve_block_size(data_args, config)
-    train_documents, eval_documents = load_document_sources(
-        dataset_name=data_args.dataset_name,
-        dataset_config_name=data_args.dataset_config_name,
-        train_file=data_args.train_file,
-        validation_file=data_args.validation_file,
-        text_column_name=data_args.text_column_name,
-        validation_split_percentage=data_args.validation_split_percentage,
-        trust_remote_code=data_args.trust_remote_code,
-    )
-    check_not_empty(train_documents)
+        raise ValueError(
+            "--fsdp with the Trainer needs GPUs (or other accelerators): on CPU, accelerate runs DDP instead of FSDP. "
+            "run_pretrain_arlow_no_trainer.py --fsdp shards with FSDP2 on CPU too"
+        )
+    run = prepare_run(model_args, data_args, training_args, trains=training_args.do_train)
+    # The stream position comes from the checkpoint (DataStateCallback), not from re-reading the batches trained on.
+    training_args.ignore_data_skip = True
 
     if not torch.cuda.is_available():
         training_args.dataloader_pin_memory = False  # pinning needs an accelerator; only a warning without one
     set_seed(training_args.seed)
-    # The main process trains (or loads) the tokenizer first and saves it; the others then load that copy.
-    with training_args.main_process_first(desc="tokenizer"):
-        tokenizer_dir = os.path.join(training_args.output_dir, "tokenizer")
-        if training_args.process_index > 0 and os.path.isfile(os.path.join(tokenizer_dir, "tokenizer.json")):
-            model_args.tokenizer_name = tokenizer_dir
-        tokenizer = load_or_train_tokenizer(model_args, train_documents, checkpoint, config)
-        if training_args.process_index == 0:
-            tokenizer.save_pretrained(tokenizer_dir)
-
-    model = build_model(config, tokenizer, attn_implementation)
-    if announce_unused_parameters(model) and training_args.ddp_find_unused_parameters is None:
-        training_args.ddp_find_unused_parameters = True
+    tokenizer = shared_tokenizer(
+        model_args,
+        run,
+        training_args.output_dir,
+        training_args.process_index == 0,
+        training_args.main_process_first(desc="tokenizer"),
+    )
+    model = build_model(run.config, tokenizer, run.attn_implementation)
     logger.info(
         f"Training {model_args.model_preset} from scratch: {model.num_parameters():,} parameters, "
-        f"attention {attn_implementation}, block size {block_size}, vocabulary {len(tokenizer)}"
+        f"attention {run.attn_implementation}, block size {run.block_size}, vocabulary {len(tokenizer)}"
     )
 
     train_dataset = None
     if training_args.do_train:
-        logger.info(f"Training data: {train_documents.description}")
-        train_dataset = PackedTokenStream(
-            train_documents,
-            tokenizer,
-            block_size,
-            shuffle_buffer_size=data_args.shuffle_buffer_size,
-            seed=training_args.seed,
-            process_index=training_args.process_index,
-            num_processes=training_args.world_size,
+        train_dataset = training_stream(
+            run, data_args, tokenizer, training_args.seed, training_args.process_index, training_args.world_size
         )
-    eval_dataset = None
-    if training_args.do_eval:
-        eval_dataset = build_eval_blocks(eval_documents, tokenizer, block_size, data_args.max_eval_samples)
-        logger.info(f"Evaluation data: {len(eval_dataset)} blocks of {eval_documents.description}")
+    eval_dataset = evaluation_blocks(run, data_args, tokenizer) if training_args.do_eval else None
 
     interrupt = GracefulInterrupt()
     loss_report = LossReportCallback()
     evaluation_before_training = EvaluationBeforeTrainingCallback()
-    if training_args.do_eval and training_args.do_train and checkpoint is None:
+    if training_args.do_eval and training_args.do_train and run.checkpoint is None:
         training_args.eval_on_start = True
     trainer = StreamingPretrainingTrainer(
         model=model,
@@ -244,12 +223,19 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=default_data_collator,
-        callbacks=[CheckpointOnInterruptCallback(interrupt), loss_report, evaluation_before_training, *callbacks],
+        callbacks=[
+            CheckpointOnInterruptCallback(interrupt),
+            DataStateCallback(),
+            loss_report,
+            evaluation_before_training,
+            *callbacks,
+        ],
+        resume_data_from=run.checkpoint,
     )
 
     if training_args.do_train:
         with interrupt:
-            train_result = trainer.train(resume_from_checkpoint=checkpoint)
+            train_result = trainer.train(resume_from_checkpoint=run.checkpoint)
         if interrupt.requested:
             print(
                 f"[arlow] stopped by {interrupt.signal_name} at step {trainer.state.global_step}; checkpoint saved "

@@ -17,9 +17,12 @@ Pretraining Arlow from scratch with a plain training loop on 🤗 Accelerate, on
 
 It takes the same arguments as `run_pretrain_arlow.py` (the [`TrainingArguments`] fields it uses: batch sizes,
 learning rate and schedule, `max_steps`, gradient accumulation and clipping, bf16/fp16, gradient checkpointing,
-torch_compile, logging/eval/save steps, `report_to`, `resume_from_checkpoint`) and runs under `accelerate launch` or
-`torchrun` alike. A checkpoint is `accelerator.save_state` (model, optimizer, scheduler, RNG states) plus the data
-stream position, so resuming continues with the very next batch.
+torch_compile, logging/eval/save steps, `report_to`, `resume_from_checkpoint`, `fsdp`) and runs under
+`accelerate launch` or `torchrun` alike. With `--fsdp` (any value, e.g. `--fsdp full_shard`) the model is sharded with
+FSDP2 (`fully_shard` on every decoder layer and the root), on CPU over gloo as on GPUs; otherwise several processes
+train with DDP. A checkpoint `checkpoint-N/` holds the model and optimizer as sharded `torch.distributed.checkpoint`
+files, and each process's scheduler, step, RNG and data stream position, so resuming continues with the very next
+batch.
 """
 
 import contextlib
@@ -33,36 +36,32 @@ import datasets
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
-from arlow_pretraining_data import (
-    PackedTokenStream,
-    build_eval_blocks,
-    load_document_sources,
-    worker_ignores_interrupts,
-)
+from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
 from arlow_pretraining_setup import (
-    DataTrainingArguments,
     GracefulInterrupt,
-    ModelArguments,
-    announce_unused_parameters,
-    build_config,
     build_model,
     check_distributed_launch,
-    check_not_empty,
-    check_training_length,
-    load_or_train_tokenizer,
-    resolve_attn_implementation,
-    resolve_block_size,
-    resolve_checkpoint,
+    evaluation_blocks,
+    parse_arguments,
+    prepare_run,
+    shared_tokenizer,
+    training_stream,
+)
+from arlow_sharded_training import (
+    full_model_state_dict,
+    load_model_and_optimizer,
+    save_model_and_optimizer,
+    shard_model,
 )
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 import transformers
-from transformers import HfArgumentParser, TrainingArguments, default_data_collator, get_scheduler, set_seed
+from transformers import default_data_collator, get_scheduler, set_seed
 
 
 logger = logging.getLogger(__name__)
-TRAINING_STATE_NAME = "arlow_training_state.json"
+TRAINING_STATE_NAME = "training_state-rank{rank}.pt"
 
 
 def optimizer_parameter_groups(model, weight_decay: float) -> list[dict]:
@@ -89,68 +88,80 @@ def evaluate(model, eval_dataloader, accelerator: Accelerator) -> tuple[float, f
 
 def save_checkpoint(
     accelerator: Accelerator,
-    tokenizer,
-    output_dir: str,
+    checkpoint_dir: str,
+    model,
+    optimizer,
+    lr_scheduler,
+    train_dataloader,
     completed_steps: int,
-    batch_size: int,
-    gradient_accumulation_steps: int,
 ):
-    """`checkpoint-N/`: the accelerate state, the tokenizer, and how far training and the data stream got."""
-    checkpoint_dir = os.path.join(output_dir, f"checkpoint-{completed_steps}")
-    accelerator.save_state(checkpoint_dir)
-    if accelerator.is_main_process:
-        tokenizer.save_pretrained(checkpoint_dir)
-        state = {
-            "completed_steps": completed_steps,
-            "data": PackedTokenStream.state_dict_after(completed_steps * gradient_accumulation_steps, batch_size),
-        }
-        with open(os.path.join(checkpoint_dir, TRAINING_STATE_NAME), "w", encoding="utf-8") as file:
-            json.dump(state, file, indent=2)
+    """
+    `checkpoint-N/`: model and optimizer shards (DCP), and per process the step, scheduler and RNG states
+    (`training_state-rank<r>.pt`) and the data stream position (`data_state-rank<r>.json`).
+    """
+    save_model_and_optimizer(checkpoint_dir, model, optimizer)
+    state = {
+        "completed_steps": completed_steps,
+        "lr_scheduler": lr_scheduler.state_dict(),
+        "torch_rng_state": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda_rng_state"] = torch.cuda.get_rng_state()
+    torch.save(state, os.path.join(checkpoint_dir, TRAINING_STATE_NAME.format(rank=accelerator.process_index)))
+    save_data_state(checkpoint_dir, train_dataloader, accelerator.process_index, accelerator.num_processes)
     accelerator.wait_for_everyone()
-    return checkpoint_dir
+
+
+def load_checkpoint(
+    accelerator: Accelerator, checkpoint_dir: str, model, optimizer, lr_scheduler, train_dataloader
+) -> int:
+    """Restores what [`save_checkpoint`] wrote; returns the number of optimizer steps already done."""
+    load_model_and_optimizer(checkpoint_dir, model, optimizer)
+    state_path = os.path.join(checkpoint_dir, TRAINING_STATE_NAME.format(rank=accelerator.process_index))
+    if not os.path.isfile(state_path):
+        raise ValueError(f"{checkpoint_dir!r} holds no training state for process {accelerator.process_index}")
+    state = torch.load(state_path, weights_only=True)
+    lr_scheduler.load_state_dict(state["lr_scheduler"])
+    torch.set_rng_state(state["torch_rng_state"])
+    if "cuda_rng_state" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda_rng_state"])
+    load_data_state(checkpoint_dir, train_dataloader, accelerator.process_index, accelerator.num_processes)
+    return state["completed_steps"]
+
+
+def save_final_model(accelerator: Accelerator, model, tokenizer, output_dir: str, sharded: bool):
+    """`save_pretrained` of the whole model (gathered from the shards with FSDP2) and the tokenizer, by process 0."""
+    accelerator.wait_for_everyone()
+    state_dict = full_model_state_dict(model) if sharded else None
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(model).save_pretrained(output_dir, state_dict=state_dict)
+        tokenizer.save_pretrained(output_dir)
+    accelerator.wait_for_everyone()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        model_args, data_args, args = parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    else:
-        model_args, data_args, args = parser.parse_args_into_dataclasses(args=argv)
+    model_args, data_args, args = parse_arguments(argv)
 
     # Every check that can fail runs before the first training step.
-    check_training_length(args.max_steps)
-    checkpoint = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
-    attn_implementation = resolve_attn_implementation(model_args.attn_implementation)
-    config = build_config(model_args)
-    block_size = resolve_block_size(data_args, config)
-    train_documents, eval_documents = load_document_sources(
-        dataset_name=data_args.dataset_name,
-        dataset_config_name=data_args.dataset_config_name,
-        train_file=data_args.train_file,
-        validation_file=data_args.validation_file,
-        text_column_name=data_args.text_column_name,
-        validation_split_percentage=data_args.validation_split_percentage,
-        trust_remote_code=data_args.trust_remote_code,
-    )
-    check_not_empty(train_documents)
-
+    run = prepare_run(model_args, data_args, args)
+    sharded = bool(args.fsdp)
     mixed_precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
-    # Cross-attention layers get no gradient without encoder states; DDP must be told to expect that.
-    find_unused = args.ddp_find_unused_parameters
-    if find_unused is None:
-        find_unused = bool(config.cross_attention)
+    if sharded and mixed_precision == "fp16":
+        raise ValueError("--fsdp trains in bf16 (--bf16) or float32: fp16 would need a sharded gradient scaler")
     accelerator = Accelerator(
         cpu=args.use_cpu,
-        mixed_precision=mixed_precision,
+        # With FSDP2 the sharding's own mixed-precision policy casts the layers (see `shard_model`), not autocast.
+        mixed_precision="no" if sharded else mixed_precision,
         log_with=args.report_to or None,
         project_dir=args.output_dir,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
-        # The loop steps the scheduler once per optimizer step itself. Linked to the optimizer, a prepared scheduler
-        # would step once per process, which is right only for a prepared (split) dataloader, not for this stream.
-        step_scheduler_with_optimizer=False,
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=bool(args.ddp_find_unused_parameters))],
     )
     check_distributed_launch(accelerator.num_processes)
+    if sharded and accelerator.num_processes < 2:
+        raise ValueError(
+            "--fsdp shards the model across processes: launch several, e.g. "
+            "`torchrun --nproc_per_node 2 run_pretrain_arlow_no_trainer.py --fsdp full_shard --use_cpu ...`"
+        )
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S", level=logging.INFO
     )
@@ -164,49 +175,27 @@ def main(argv: list[str] | None = None) -> int:
         transformers.utils.logging.set_verbosity_error()
 
     set_seed(args.seed)
-    with accelerator.main_process_first():
-        tokenizer_dir = os.path.join(args.output_dir, "tokenizer")
-        if not accelerator.is_main_process and os.path.isfile(os.path.join(tokenizer_dir, "tokenizer.json")):
-            model_args.tokenizer_name = tokenizer_dir
-        tokenizer = load_or_train_tokenizer(model_args, train_documents, checkpoint, config)
-        if accelerator.is_main_process:
-            tokenizer.save_pretrained(tokenizer_dir)
-
-    model = build_model(config, tokenizer, attn_implementation)
-    announce_unused_parameters(model)
+    tokenizer = shared_tokenizer(
+        model_args, run, args.output_dir, accelerator.is_main_process, accelerator.main_process_first()
+    )
+    model = build_model(run.config, tokenizer, run.attn_implementation)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs)
     logger.info(
         f"Training {model_args.model_preset} from scratch: {model.num_parameters():,} parameters, "
-        f"attention {attn_implementation}, block size {block_size}, vocabulary {len(tokenizer)}"
+        f"attention {run.attn_implementation}, block size {run.block_size}, vocabulary {len(tokenizer)}"
+        + (f", sharded with FSDP2 across {accelerator.num_processes} processes" if sharded else "")
     )
+    if sharded:
+        model = shard_model(model, accelerator.device.type, mixed_precision)
 
-    train_dataset = PackedTokenStream(
-        train_documents,
-        tokenizer,
-        block_size,
-        shuffle_buffer_size=data_args.shuffle_buffer_size,
-        seed=args.seed,
-        process_index=accelerator.process_index,
-        num_processes=accelerator.num_processes,
-    )
-    completed_steps = 0
-    if checkpoint is not None:
-        with open(os.path.join(checkpoint, TRAINING_STATE_NAME), encoding="utf-8") as file:
-            training_state = json.load(file)
-        completed_steps = training_state["completed_steps"]
-        train_dataset.load_state_dict(training_state["data"])
-    # The dataset shards itself across processes and workers, so this dataloader is not passed to `prepare`.
-    train_dataloader = DataLoader(
-        train_dataset,
+    train_dataloader = training_dataloader(
+        training_stream(run, data_args, tokenizer, args.seed, accelerator.process_index, accelerator.num_processes),
         batch_size=args.per_device_train_batch_size,
-        collate_fn=default_data_collator,
         num_workers=args.dataloader_num_workers,
-        worker_init_fn=worker_ignores_interrupts,
-        drop_last=True,
     )
     eval_dataloader = DataLoader(
-        build_eval_blocks(eval_documents, tokenizer, block_size, data_args.max_eval_samples),
+        evaluation_blocks(run, data_args, tokenizer),
         batch_size=args.per_device_eval_batch_size,
         collate_fn=default_data_collator,
     )
@@ -217,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         betas=(args.adam_beta1, args.adam_beta2),
         eps=args.adam_epsilon,
     )
+    # Stepped by the loop once per optimizer step, so not handed to `prepare` (which would step it once per process).
     lr_scheduler = get_scheduler(
         args.lr_scheduler_type,
         optimizer=optimizer,
@@ -224,22 +214,29 @@ def main(argv: list[str] | None = None) -> int:
         num_training_steps=args.max_steps,
         scheduler_specific_kwargs=args.lr_scheduler_kwargs,
     )
-    model, optimizer, eval_dataloader, lr_scheduler = accelerator.prepare(
-        model, optimizer, eval_dataloader, lr_scheduler
-    )
+    # The training stream is already this process's part, so its dataloader is not prepared either. A sharded model
+    # is not: `prepare` would wrap it in DDP.
+    if sharded:
+        eval_dataloader = accelerator.prepare(eval_dataloader)
+        prepared_optimizer = optimizer
+    else:
+        model, prepared_optimizer, eval_dataloader = accelerator.prepare(model, optimizer, eval_dataloader)
+    completed_steps = 0
+    if run.checkpoint is not None:
+        completed_steps = load_checkpoint(
+            accelerator, run.checkpoint, model, optimizer, lr_scheduler, train_dataloader
+        )
+        logger.info(f"Resumed from {run.checkpoint} at step {completed_steps}")
     if args.torch_compile:
         model = torch.compile(model, backend=args.torch_compile_backend or "inductor", mode=args.torch_compile_mode)
-    if checkpoint is not None:
-        accelerator.load_state(checkpoint)
-        logger.info(f"Resumed from {checkpoint} at step {completed_steps}")
     if args.report_to:
         accelerator.init_trackers(
-            "arlow_pretraining", {"model_preset": model_args.model_preset, "block_size": block_size}
+            "arlow_pretraining", {"model_preset": model_args.model_preset, "block_size": run.block_size}
         )
 
     # What was logged, also written to `log_history.json` (the counterpart of the Trainer's `log_history`).
     log_history = []
-    if checkpoint is None:
+    if run.checkpoint is None:
         eval_loss, perplexity = evaluate(model, eval_dataloader, accelerator)
         log_history.append({"step": completed_steps, "eval_loss": eval_loss})
         accelerator.print(f"[arlow] eval loss before training: {eval_loss:.4f} (perplexity {perplexity:.2f})")
@@ -267,17 +264,26 @@ def main(argv: list[str] | None = None) -> int:
             for micro_step in range(gradient_accumulation_steps):
                 batch = {key: value.to(accelerator.device) for key, value in next(batches).items()}
                 last_micro_step = micro_step == gradient_accumulation_steps - 1
-                # Gradients are all-reduced only on the last micro-batch of an optimizer step.
-                with contextlib.nullcontext() if last_micro_step else accelerator.no_sync(model):
+                # Gradients are reduced across processes only on the last micro-batch of an optimizer step.
+                if sharded:
+                    model.set_requires_gradient_sync(last_micro_step)
+                    synchronisation = contextlib.nullcontext()
+                else:
+                    synchronisation = contextlib.nullcontext() if last_micro_step else accelerator.no_sync(model)
+                with synchronisation:
                     with accelerator.autocast():
-                        loss = model(**batch).loss / gradient_accumulation_steps
+                        # Only the loss: the model never materialises the (tokens x vocabulary) logits.
+                        loss = model(**batch, skip_logits=True).loss / gradient_accumulation_steps
                     accelerator.backward(loss)
                 step_loss += loss.detach()
             if args.max_grad_norm > 0:
-                accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-            optimizer.step()
+                if sharded:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                else:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            prepared_optimizer.step()
             lr_scheduler.step()
-            optimizer.zero_grad()
+            prepared_optimizer.zero_grad()
             completed_steps += 1
             progress.update(1)
 
@@ -299,14 +305,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
             stop = interrupt.requested_on_any_rank(accelerator.device)
             if stop or (args.save_steps and completed_steps % int(args.save_steps) == 0):
+                checkpoint_dir = os.path.join(args.output_dir, f"checkpoint-{completed_steps}")
                 save_checkpoint(
-                    accelerator,
-                    tokenizer,
-                    args.output_dir,
-                    completed_steps,
-                    args.per_device_train_batch_size,
-                    gradient_accumulation_steps,
+                    accelerator, checkpoint_dir, model, optimizer, lr_scheduler, train_dataloader, completed_steps
                 )
+                if accelerator.is_main_process:
+                    tokenizer.save_pretrained(checkpoint_dir)
     progress.close()
 
     if stop:
@@ -317,13 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         accelerator.end_training()
         return interrupt.exit_code
 
-    accelerator.wait_for_everyone()
-    unwrapped = accelerator.unwrap_model(model)
-    unwrapped.save_pretrained(
-        args.output_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save
-    )
-    if accelerator.is_main_process:
-        tokenizer.save_pretrained(args.output_dir)
+    save_final_model(accelerator, model, tokenizer, args.output_dir, sharded)
     if first_loss is not None:
         accelerator.print(f"[arlow] training loss: first logged {first_loss:.4f}, last {last_loss:.4f}")
     eval_loss, perplexity = evaluate(model, eval_dataloader, accelerator)
