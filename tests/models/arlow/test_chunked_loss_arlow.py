@@ -291,7 +291,9 @@ class ArlowChunkedLossHalfPrecisionTest(unittest.TestCase):
         dtype = getattr(torch, dtype_name)
         full = _scaled_loss_gradients(full_logits_loss, hidden_states, weight, dtype)
         chunked = _scaled_loss_gradients(chunked_loss, hidden_states, weight, dtype)
-        for name, reference, full_gradient, chunked_gradient in zip(("hidden states", "weight"), expected, full, chunked):
+        for name, reference, full_gradient, chunked_gradient in zip(
+            ("hidden states", "weight"), expected, full, chunked
+        ):
             self.assertEqual(chunked_gradient.dtype, torch.float32, msg=name)
             full_error = (full_gradient - reference).norm() / reference.norm()
             chunked_error = (chunked_gradient - reference).norm() / reference.norm()
