@@ -27,7 +27,7 @@ from bench_settings import BenchSettings
 from model_pairs import build_pair, random_token_ids
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
-from training_step import make_optimizer, make_training_step, set_gradient_checkpointing
+from training_step import make_optimizer, make_training_step, set_gradient_checkpointing, training_forward_kwargs
 
 
 MODELS = ("llama", "arlow")
@@ -95,12 +95,11 @@ def bench_memory(settings: BenchSettings, log=print) -> list[dict]:
         optimizers = {name: make_optimizer(models[name], settings.device) for name in MODELS}
         for name in MODELS:
             create_optimizer_state(models[name], optimizers[name])
-        for seq_len in settings.seq_lens:
-            batch = settings.tokens_per_step // seq_len
+        for seq_len, batch in settings.training_batches(size):
             input_ids = random_token_ids(models["llama"].config.vocab_size, batch, seq_len, settings.device)
             row = {"size": size, "seq_len": seq_len, "batch": batch}
             for name in MODELS:
-                step = make_training_step(models[name], optimizers[name], input_ids)
+                step = make_training_step(models[name], optimizers[name], input_ids, **training_forward_kwargs(name))
                 set_gradient_checkpointing(models[name], False)
                 row[name] = {
                     "no_checkpointing": measure_step_memory(models[name], optimizers[name], step, settings.device)

@@ -51,6 +51,24 @@ MODEL_SIZES = {
         "num_attention_heads": 8,
         "num_key_value_heads": 4,
     },
+    # The shape users train on CPU (hidden 512, 6 layers, vocabulary 8192), timed at their batch (`TRAINING_BATCHES`)
+    "user512": {
+        "vocab_size": 8192,
+        "hidden_size": 512,
+        "intermediate_size": 1376,
+        "num_hidden_layers": 6,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+    },
+    # small with the vocabulary/hidden ratio of Arlow's default configuration (131072 / 2304 = 57): 57 x 256
+    "ratio57": {
+        "vocab_size": 14592,
+        "hidden_size": 256,
+        "intermediate_size": 688,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+    },
     # For the GPU mode: a 1.3B-parameter decoder in the shape of Arlow's default (hidden 2304, head dim 192)
     "1b": {
         "vocab_size": 32768,
@@ -61,6 +79,9 @@ MODEL_SIZES = {
         "num_key_value_heads": 4,
     },
 }
+
+# Sizes timed at fixed batches, as (sequence length, sequences) pairs, instead of at every `seq_lens` entry
+TRAINING_BATCHES = {"user512": ((256, 4),)}
 
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -78,11 +99,11 @@ class BenchSettings:
     quick: bool = False
     # training and memory: every size at every sequence length, `tokens_per_step` tokens per step
     # the CPU defaults fit a full run in about a quarter of an hour on two cores
-    sizes: tuple[str, ...] = ("mini", "small")
+    sizes: tuple[str, ...] = ("mini", "small", "user512", "ratio57")
     seq_lens: tuple[int, ...] = (128, 512, 2048)
     tokens_per_step: int = 2048
     # memory is counted exactly (one step per case), so it affords the larger size
-    memory_sizes: tuple[str, ...] = ("mini", "small", "medium")
+    memory_sizes: tuple[str, ...] = ("mini", "small", "medium", "user512", "ratio57")
     warmup: int = 1
     # Timed repetitions are multiples of twice the number of cases timed together (3 in training, 6 in decoding and
     # tokenizer), so that every case runs in every position equally often (`timing.run_order`). With 9 they did not,
@@ -133,6 +154,13 @@ class BenchSettings:
         too_long = [s for s in self.seq_lens if s > self.tokens_per_step]
         if too_long:
             raise ValueError(f"Sequence lengths {too_long} exceed `tokens_per_step` ({self.tokens_per_step}).")
+
+    def training_batches(self, size: str) -> tuple[tuple[int, int], ...]:
+        """The (sequence length, sequences) batches a size is trained at: its `TRAINING_BATCHES`, else every
+        `seq_lens` entry with `tokens_per_step` tokens."""
+        if size in TRAINING_BATCHES:
+            return TRAINING_BATCHES[size]
+        return tuple((seq_len, self.tokens_per_step // seq_len) for seq_len in self.seq_lens)
 
     @property
     def max_positions(self) -> int:

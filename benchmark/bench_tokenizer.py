@@ -78,7 +78,7 @@ def with_arlow_pipeline(tokenizer: Tokenizer, arlow: ArlowTokenizer, pre_tokeniz
 def bench_tokenizer(settings: BenchSettings, log=print) -> dict:
     texts = corpus(settings.tokenizer_texts)
     text_bytes = sum(len(text.encode("utf-8")) for text in texts)
-    arlow = ArlowTokenizer.train_from_iterator(texts, vocab_size=settings.tokenizer_vocab_size)
+    arlow = ArlowTokenizer().train_new_from_iterator(texts, settings.tokenizer_vocab_size)
     plain = train_plain_byte_level_bpe(texts, settings.tokenizer_vocab_size, list(arlow.all_special_tokens))
     plain_with_bos = with_arlow_pipeline(plain, arlow, pre_tokenizer=False)
     plain_same_pipeline = with_arlow_pipeline(plain, arlow, pre_tokenizer=True)

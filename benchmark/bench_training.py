@@ -17,7 +17,7 @@ from bench_settings import BenchSettings
 from model_pairs import build_pair, max_logit_difference, parameter_count, random_token_ids
 from op_counts import operator_count_difference
 from timing import interleaved_times, paired_ratio, summarize
-from training_step import make_optimizer, make_training_step
+from training_step import make_optimizer, make_training_step, training_forward_kwargs
 
 
 MODELS = ("llama", "arlow")
@@ -26,8 +26,8 @@ TIMED = (*MODELS, "llama_copy")  # the copy is the A/A control: same model, same
 
 def bench_training(settings: BenchSettings, log=print) -> list[dict]:
     """
-    For each size: one Llama and one Arlow holding its weights, each with its own AdamW. For each sequence length the
-    batch holds `settings.tokens_per_step` tokens, and the two models' steps are timed interleaved.
+    For each size: one Llama and one Arlow holding its weights, each with its own AdamW. For each batch of the size
+    (`settings.training_batches`) the two models' steps are timed interleaved; Arlow's asks for `skip_logits=True`.
     """
     rows = []
     for size in settings.sizes:
@@ -36,14 +36,20 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
         optimizers = {name: make_optimizer(models[name], settings.device) for name in TIMED}
         parameters = parameter_count(models["llama"])
         # one step of each at the shortest sequence, profiled: empty when both dispatch the same operators
-        input_ids = random_token_ids(models["llama"].config.vocab_size, 1, settings.seq_lens[0], settings.device)
+        shortest = min(seq_len for seq_len, _ in settings.training_batches(size))
+        input_ids = random_token_ids(models["llama"].config.vocab_size, 1, shortest, settings.device)
         operator_difference = operator_count_difference(
-            *(make_training_step(models[name], optimizers[name], input_ids) for name in MODELS)
+            *(
+                make_training_step(models[name], optimizers[name], input_ids, **training_forward_kwargs(name))
+                for name in MODELS
+            )
         )
-        for seq_len in settings.seq_lens:
-            batch = settings.tokens_per_step // seq_len
+        for seq_len, batch in settings.training_batches(size):
             input_ids = random_token_ids(models["llama"].config.vocab_size, batch, seq_len, settings.device)
-            cases = {name: make_training_step(models[name], optimizers[name], input_ids) for name in TIMED}
+            cases = {
+                name: make_training_step(models[name], optimizers[name], input_ids, **training_forward_kwargs(name))
+                for name in TIMED
+            }
             times = interleaved_times(cases, settings.warmup, settings.reps, settings.device)
             row = {
                 "size": size,

@@ -17,6 +17,7 @@ import contextlib
 
 import torch
 from bench_settings import MODEL_SIZES, BenchSettings
+from training_step import training_forward_kwargs
 
 from transformers import ArlowConfig, ArlowForCausalLM, LlamaConfig, LlamaForCausalLM
 
@@ -82,8 +83,10 @@ def build_pair(size: str, settings: BenchSettings, with_control: bool = False) -
         models["llama_copy"].load_state_dict(llama.state_dict(), strict=True)
     differences = {
         "logits": max_logit_difference(llama, arlow, settings),
-        # Arlow's training loss is computed in chunks, without logits (`config.chunked_loss`): same value expected
-        "training loss": training_loss_difference(llama, arlow, settings),
+        # Arlow's training loss is computed in chunks, without logits (`skip_logits=True`): same value expected
+        "training loss": training_loss_difference(
+            llama, arlow, settings, training_forward_kwargs("llama"), training_forward_kwargs("arlow")
+        ),
     }
     for what, difference in differences.items():
         if difference > SAME_FUNCTION_TOLERANCE[settings.dtype]:
@@ -114,11 +117,20 @@ def max_logit_difference(first, second, settings: BenchSettings) -> float:
         return (first(input_ids).logits.float() - second(input_ids).logits.float()).abs().max().item()
 
 
-def training_loss_difference(first, second, settings: BenchSettings) -> float:
-    """|loss difference| of the two models in training mode, with gradients enabled (no backward pass is run)."""
+def training_loss_difference(
+    first, second, settings: BenchSettings, first_kwargs: dict | None = None, second_kwargs: dict | None = None
+) -> float:
+    """
+    |loss difference| of the two models in training mode, with gradients enabled (no backward pass is run), each
+    forward given its keyword arguments.
+    """
+    first_kwargs, second_kwargs = first_kwargs or {}, second_kwargs or {}
     input_ids = random_token_ids(first.config.vocab_size, 2, 16, settings.device)
     with in_mode((first, second), training=True), torch.enable_grad():
-        losses = [model(input_ids=input_ids, labels=input_ids).loss.detach().float() for model in (first, second)]
+        losses = [
+            model(input_ids=input_ids, labels=input_ids, **forward_kwargs).loss.detach().float()
+            for model, forward_kwargs in ((first, first_kwargs), (second, second_kwargs))
+        ]
     return (losses[0] - losses[1]).abs().item()
 
 

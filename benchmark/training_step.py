@@ -18,6 +18,16 @@ from collections.abc import Callable
 import torch
 
 
+# What each model's training forward is asked for besides the labels: Arlow computes its loss without materialising
+# the logits (`skip_logits=True`, as the pretraining scripts ask); Llama takes its standard path
+TRAINING_FORWARD_KWARGS = {"arlow": {"skip_logits": True}}
+
+
+def training_forward_kwargs(name: str) -> dict:
+    """The keyword arguments the training step of the model named `name` ("llama", "arlow", ...) passes."""
+    return dict(TRAINING_FORWARD_KWARGS.get(name, {}))
+
+
 def make_optimizer(model, device: str) -> torch.optim.Optimizer:
     # the fused kernel where the device has one, otherwise PyTorch's default implementation for the device
     return torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=True if device == "cuda" else None)
