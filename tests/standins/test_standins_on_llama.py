@@ -25,6 +25,8 @@ makes the left-padding check sensitive to position ids too).
 
 import unittest
 
+from parameterized import parameterized
+
 from transformers import GPT2Config, is_torch_available
 from transformers.testing_utils import require_torch, torch_device
 
@@ -37,6 +39,7 @@ if is_torch_available():
     import torch
 
     from transformers import GPT2LMHeadModel, LlamaForCausalLM, LlamaModel
+    from transformers.cache_utils import Cache, StaticCache
 
 
 class LlamaModelTester(CausalLMModelTester):
@@ -108,3 +111,73 @@ class GPT2CrossAttentionStandInsTest(GenerationTesterMixin, unittest.TestCase):
     @unittest.skip(reason="GPT-2 with encoder states caches in an `EncoderDecoderCache`, not a bare `StaticCache`")
     def test_generate_from_inputs_embeds_with_static_cache(self):
         pass
+
+
+if is_torch_available():
+
+    class LlamaIgnoringItsAttentionMask(LlamaForCausalLM):
+        """Broken on purpose: attends to padding as if it were text."""
+
+        def forward(self, *args, attention_mask=None, **kwargs):
+            return super().forward(*args, **kwargs)
+
+    class LlamaWithAStaleCache(LlamaForCausalLM):
+        """Broken on purpose: a decoding step that reuses a cache gets logits shifted away from the full pass."""
+
+        broken_cache_class = Cache
+
+        def forward(self, *args, past_key_values=None, **kwargs):
+            reuses_cache = (
+                isinstance(past_key_values, self.broken_cache_class) and past_key_values.get_seq_length() > 0
+            )
+            output = super().forward(*args, past_key_values=past_key_values, **kwargs)
+            if reuses_cache:
+                output.logits = output.logits.roll(1, dims=-1)
+            return output
+
+    class LlamaWithAStaleStaticCache(LlamaWithAStaleCache):
+        """Broken on purpose: only decoding steps that reuse a static cache are wrong."""
+
+        broken_cache_class = StaticCache
+
+
+def _run_generation_stand_in(model_class, test_name):
+    """Runs the generation stand-in's `test_name` on a tiny `model_class` (a Llama head) and returns the result."""
+
+    class LlamaGenerationTest(GenerationTesterMixin, unittest.TestCase):
+        all_generative_model_classes = (model_class,)
+        has_attentions = True
+
+        def setUp(self):
+            self.model_tester = LlamaModelTester(self)
+
+    result = unittest.TestResult()
+    LlamaGenerationTest(test_name).run(result)
+    return result
+
+
+# The stand-in checks each broken model must fail.
+CHECKS_BROKEN_BY = {
+    "LlamaIgnoringItsAttentionMask": ["test_left_padding_compatibility"],
+    "LlamaWithAStaleCache": ["test_greedy_generate", "test_greedy_generate_dict_outputs_use_cache"],
+    "LlamaWithAStaleStaticCache": ["test_generate_with_static_cache"],
+}
+
+
+@require_torch
+class StandInsFailOnBrokenModelsTest(unittest.TestCase):
+    """Each stand-in check that guards a behaviour fails on a Llama that breaks exactly that behaviour."""
+
+    @parameterized.expand(
+        [(name, test_name) for name, test_names in CHECKS_BROKEN_BY.items() for test_name in test_names]
+    )
+    def test_check_fails_on_the_broken_model(self, broken_class_name, test_name):
+        result = _run_generation_stand_in(globals()[broken_class_name], test_name)
+        self.assertEqual((result.skipped, result.errors), ([], []), f"{test_name} did not run cleanly")
+        self.assertEqual(len(result.failures), 1, f"{test_name} passed on {broken_class_name}")
+
+    @parameterized.expand(sorted({test_name for test_names in CHECKS_BROKEN_BY.values() for test_name in test_names}))
+    def test_check_passes_on_llama(self, test_name):
+        # The control: the unbroken model passes every check the broken ones fail.
+        result = _run_generation_stand_in(LlamaForCausalLM, test_name)
+        self.assertTrue(result.wasSuccessful() and not result.skipped, f"{test_name}: {result.failures}")
