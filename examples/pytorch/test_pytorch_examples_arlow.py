@@ -315,6 +315,21 @@ def test_fsdp_on_cpu_is_refused(tmp_path, tiny_tokenizer):
         run_pretrain_arlow.main(["--do_train", *args])
 
 
+@pytest.mark.parametrize(
+    ("extra_args", "message"),
+    [
+        ([], "--fsdp shards the model across processes: launch several"),
+        (["--bf16=false", "--fp16=true"], "--fsdp trains in bf16 \\(--bf16\\) or float32"),
+    ],
+    ids=["one-process", "fp16"],
+)
+def test_plain_loop_fsdp_needs_processes_and_no_fp16(extra_args, message, tmp_path, tiny_tokenizer):
+    args = script_args(tmp_path, tiny_tokenizer, max_steps=2, use_cpu="true", fsdp="full_shard")
+    with pytest.raises(ValueError, match=message):
+        run_pretrain_arlow_no_trainer.main([*args, *extra_args])
+    assert not list(tmp_path.glob("checkpoint-*"))
+
+
 @pytest.mark.parametrize("content", ["", "\n\n\n"], ids=["empty", "blank-lines"])
 def test_empty_dataset_is_rejected(content, tmp_path, tiny_tokenizer):
     corpus = tmp_path / "corpus.txt"
