@@ -103,13 +103,17 @@ class GPT2CrossAttentionStandInsTest(GenerationTesterMixin, unittest.TestCase):
         self.model_tester = GPT2CrossAttentionModelTester(self)
 
     # With encoder states, GPT-2 keeps its self-attention cache inside an `EncoderDecoderCache`, which upstream's
-    # static-cache checks reject for a config that is not encoder-decoder (Arlow's cross-attention class skips them too).
+    # cache-type checks reject for a config that is not encoder-decoder (Arlow's cross-attention class skips them too).
     @unittest.skip(reason="GPT-2 with encoder states caches in an `EncoderDecoderCache`, not a bare `StaticCache`")
     def test_generate_with_static_cache(self):
         pass
 
     @unittest.skip(reason="GPT-2 with encoder states caches in an `EncoderDecoderCache`, not a bare `StaticCache`")
     def test_generate_from_inputs_embeds_with_static_cache(self):
+        pass
+
+    @unittest.skip(reason="GPT-2 with encoder states caches in an `EncoderDecoderCache`, not a bare `DynamicCache`")
+    def test_generate_compile_model_forward_fullgraph(self):
         pass
 
 

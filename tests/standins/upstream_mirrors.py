@@ -40,6 +40,7 @@ UPSTREAM_MIRRORS = {
             "test_generate_from_inputs_embeds",
             "test_generate_from_inputs_embeds_with_static_cache",
             "test_generate_with_static_cache",
+            "test_generate_compile_model_forward_fullgraph",
         ],
     ),
     **_same_test(

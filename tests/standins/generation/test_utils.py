@@ -33,9 +33,11 @@ import inspect
 import pytest
 from parameterized import parameterized
 
-from transformers import is_torch_available, set_seed
+from transformers import is_torch_available, logging, set_seed
 from transformers.testing_utils import (
+    CaptureLogger,
     require_torch,
+    require_torch_greater_or_equal,
     set_config_for_less_flaky_test,
     set_model_for_less_flaky_test,
     torch_device,
@@ -45,8 +47,8 @@ from transformers.testing_utils import (
 if is_torch_available():
     import torch
 
-    from transformers.cache_utils import Cache, EncoderDecoderCache, StaticCache
-    from transformers.generation import GenerateBeamDecoderOnlyOutput, GenerateDecoderOnlyOutput
+    from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache, StaticCache
+    from transformers.generation import CompileConfig, GenerateBeamDecoderOnlyOutput, GenerateDecoderOnlyOutput
 
 
 # Inputs of the model tester that generation tests must not receive: decoder inputs belong to encoder-decoder models,
@@ -549,3 +551,86 @@ class GenerationTesterMixin:
                 )
                 dynamic = model.generate(**generation_kwargs, **inputs)
                 assert_similar_generate_outputs(dynamic, static)
+
+    @pytest.mark.generate
+    @pytest.mark.torch_compile_test
+    @require_torch_greater_or_equal("2.6")  # torch.compiler.set_stance
+    def test_generate_compile_model_forward_fullgraph(self):
+        """
+        Generation that compiles the forward (a static cache, `fullgraph=True`, static shapes) gives the eager dynamic
+        cache's outputs on two different batches of the same shape, with no recompilation; the eager run keeps a
+        `DynamicCache` and compiles nothing.
+        """
+        for model_class in self.all_generative_model_classes:
+            if not model_class._can_compile_fullgraph:
+                self.skipTest("This model doesn't support compilation without graph breaks")
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate(batch_size=4)
+            set_config_for_less_flaky_test(config)
+            model = model_class(config).to(torch_device)
+            set_model_for_less_flaky_test(model)
+            model.eval()  # the mask is built from `self.training`
+
+            # Two different batches of the same shape: the second must reuse the first one's compiled graph.
+            half = inputs_dict[model.main_input_name].shape[0] // 2
+            batches = [
+                {
+                    k: v[start : start + half].to(torch_device) if isinstance(v, torch.Tensor) else v
+                    for k, v in inputs_dict.items()
+                }
+                for start in (0, half)
+            ]
+            self.assertEqual(batches[0][model.main_input_name].shape, batches[1][model.main_input_name].shape)
+
+            torch.compiler.reset()
+            has_defined_cache_implementation = model.generation_config.cache_implementation is not None
+            compile_config = CompileConfig(fullgraph=True, dynamic=False)
+            compile_config._compile_all_devices = True  # compile on every device, CPU included
+            generation_kwargs = {
+                "use_cache": True,
+                "do_sample": False,
+                "max_new_tokens": 5,
+                "return_dict_in_generate": True,
+                "output_scores": True,
+                "compile_config": compile_config,
+            }
+
+            eager_outputs = []
+            with torch.compiler.set_stance("force_eager"):
+                for batch in batches:
+                    output = model.generate(**batch, **generation_kwargs)
+                    eager_outputs.append(output)
+                    if not has_defined_cache_implementation:
+                        decoder_cache = (
+                            output.past_key_values.self_attention_cache
+                            if config.is_encoder_decoder
+                            else output.past_key_values
+                        )
+                        self.assertTrue(isinstance(decoder_cache, DynamicCache))
+                        if not decoder_cache.is_compileable:
+                            self.assertFalse(hasattr(model, "_compiled_call"))
+
+            if not has_defined_cache_implementation:
+                generation_kwargs["cache_implementation"] = "static"
+            compiled_outputs = []
+            try:
+                torch._logging.set_logs(recompiles_verbose=True)
+                with CaptureLogger(logging.get_logger("torch._dynamo.guards")) as captured:
+                    for batch in batches:
+                        output = model.generate(**batch, **generation_kwargs)
+                        compiled_outputs.append(output)
+                        decoder_cache = (
+                            output.past_key_values.self_attention_cache
+                            if config.is_encoder_decoder
+                            else output.past_key_values
+                        )
+                        self.assertFalse(isinstance(decoder_cache, DynamicCache))
+                        self.assertTrue(decoder_cache.is_compileable)
+                        self.assertTrue(hasattr(model, "_compiled_call"))
+            finally:
+                torch._logging.set_logs()
+            has_sliding_layers = any(decoder_cache.is_sliding)
+            recompiled = "Recompiling" in captured.out or ("guard" in captured.out and "failure" in captured.out)
+            if recompiled and not has_sliding_layers:
+                raise RuntimeError(f"`torch.compile` recompiled part of the forward pass of {model_class.__name__}.")
+            for eager_output, compiled_output in zip(eager_outputs, compiled_outputs):
+                assert_similar_generate_outputs(eager_output, compiled_output)
