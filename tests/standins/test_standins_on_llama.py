@@ -185,3 +185,47 @@ class StandInsFailOnBrokenModelsTest(unittest.TestCase):
         # The control: the unbroken model passes every check the broken ones fail.
         result = _run_generation_stand_in(LlamaForCausalLM, test_name)
         self.assertTrue(result.wasSuccessful() and not result.skipped, f"{test_name}: {result.failures}")
+
+
+@require_torch
+class CausalLMModelTesterValidationTest(unittest.TestCase):
+    """The tester stand-in infers Llama's classes by name and refuses a misconfigured tester, naming the attribute."""
+
+    def test_classes_are_inferred_from_the_base_model_class(self):
+        tester = LlamaModelTester(self)
+        self.assertIs(tester.causal_lm_class, LlamaForCausalLM)
+        self.assertEqual(tester.config_class.__name__, "LlamaConfig")
+        self.assertEqual(
+            [model_class.__name__ for model_class in tester.all_model_classes],
+            [
+                "LlamaModel",
+                "LlamaForCausalLM",
+                "LlamaForQuestionAnswering",
+                "LlamaForSequenceClassification",
+                "LlamaForTokenClassification",
+            ],
+        )
+        self.assertEqual(tester.get_config().hidden_size, tester.hidden_size)
+
+    def test_a_tester_without_a_base_model_class_is_refused(self):
+        class NoBaseTester(CausalLMModelTester):
+            pass
+
+        with self.assertRaisesRegex(ValueError, "base_model_class"):
+            NoBaseTester(self)
+
+    def test_a_config_class_that_is_not_a_config_is_refused(self):
+        class WrongConfigTester(CausalLMModelTester):
+            base_model_class = LlamaModel
+            config_class = LlamaModel
+
+        with self.assertRaisesRegex(ValueError, "config_class"):
+            WrongConfigTester(self)
+
+    def test_an_unexpected_model_class_attribute_is_refused(self):
+        class TypoTester(CausalLMModelTester):
+            base_model_class = LlamaModel
+            causal_lm_clas = LlamaForCausalLM
+
+        with self.assertRaisesRegex(ValueError, "causal_lm_clas"):
+            TypoTester(self)
