@@ -35,7 +35,11 @@ import integrated_tree  # noqa: E402
 from integrated_tree import REGISTRY_ENTRIES, TOCTREE, insert_toctree_entry  # noqa: E402
 
 
-CONTRIBUTION_PREFIXES = ("src/transformers/models/arlow/", "tests/models/arlow/", "docs/source/en/model_doc/arlowgpt.md")
+CONTRIBUTION_PREFIXES = (
+    "src/transformers/models/arlow/",
+    "tests/models/arlow/",
+    "docs/source/en/model_doc/arlowgpt.md",
+)
 REGISTRY_FILES = sorted({entry.file for entry in REGISTRY_ENTRIES})
 
 UPSTREAM_TOCTREE = """- sections:
