@@ -20,12 +20,13 @@ The pipeline shared by `run_pretrain_arlow.py` (Trainer) and `run_pretrain_arlow
 1. A [`TextSource`] is a streaming `datasets.IterableDataset` with one `text` column: a Hub dataset or local
    txt/json/jsonl/parquet files read with `datasets.load_dataset(..., streaming=True)`, or, when no data is named, the
    embedded default: the source files of the Python standard library of the interpreter running the script (present
-   on every machine with Python), one shard per file.
+   on every machine with Python), one shard per distinct file.
 2. `datasets.distributed.split_dataset_by_node` gives every process its own shards, and datasets splits a process's
    shards between its DataLoader workers, so no two readers read the same document.
 3. `IterableDataset.map(batched=True)` tokenizes a batch of documents at a time (the tokenizer's Rust backend),
    appends the end-of-text token after every document and cuts the batch's tokens into blocks of exactly
-   `block_size` tokens. This packing function is the only home-made step: no library packs documents into blocks.
+   `block_size` tokens. This packing function is the only home-made step: datasets, torchdata and transformers have
+   no packing of a stream of documents into fixed-size blocks.
 4. `IterableDataset.shuffle(seed, buffer_size)` shuffles the shard order and mixes the blocks in a buffer;
    `IterableDataset.repeat(None)` makes the training stream endless, so `max_steps` decides the length of training.
 
