@@ -125,6 +125,19 @@ class GenerationTesterMixin:
         kwargs.update(generate_kwargs)
         return model.generate(**kwargs, **inputs_dict)
 
+    def _generate_with_every_output(self, model, inputs_dict, use_cache):
+        """Greedy `generate` returning a dict with scores, logits, hidden states and (when supported) attentions."""
+        return self._generate(
+            model,
+            inputs_dict,
+            output_scores=True,
+            output_logits=True,
+            output_hidden_states=True,
+            output_attentions=self.has_attentions,
+            return_dict_in_generate=True,
+            use_cache=use_cache,
+        )
+
     def _check_prompt_and_new_tokens(self, sequences, inputs_dict, num_return_sequences=1):
         """Upstream's length check for decoder-only models, and each row continues its own prompt."""
         prompt = inputs_dict["input_ids"]
@@ -234,16 +247,7 @@ class GenerationTesterMixin:
             if self.has_attentions:
                 config._attn_implementation = "eager"  # only eager attention returns attention weights
             model = model_class(config).to(torch_device).eval()
-            output = self._generate(
-                model,
-                inputs_dict,
-                output_scores=True,
-                output_logits=True,
-                output_hidden_states=True,
-                output_attentions=self.has_attentions,
-                return_dict_in_generate=True,
-                use_cache=False,
-            )
+            output = self._generate_with_every_output(model, inputs_dict, use_cache=False)
             self._check_prompt_and_new_tokens(output.sequences, inputs_dict)
             self.assertIsInstance(output, GenerateDecoderOnlyOutput)
             self._check_generate_outputs(output, model.config)
@@ -263,16 +267,7 @@ class GenerationTesterMixin:
             config.is_decoder = True
             model = model_class(config).to(torch_device).eval()
             outputs = {
-                use_cache: self._generate(
-                    model,
-                    inputs_dict,
-                    output_scores=True,
-                    output_logits=True,
-                    output_hidden_states=True,
-                    output_attentions=self.has_attentions,
-                    return_dict_in_generate=True,
-                    use_cache=use_cache,
-                )
+                use_cache: self._generate_with_every_output(model, inputs_dict, use_cache=use_cache)
                 for use_cache in (True, False)
             }
             self._check_prompt_and_new_tokens(outputs[True].sequences, inputs_dict)
