@@ -125,8 +125,8 @@ class GenerationTesterMixin:
         kwargs.update(generate_kwargs)
         return model.generate(**kwargs, **inputs_dict)
 
-    def _generate_with_every_output(self, model, inputs_dict, use_cache):
-        """Greedy `generate` returning a dict with scores, logits, hidden states and (when supported) attentions."""
+    def _generate_with_every_output(self, model, inputs_dict, use_cache, **generate_kwargs):
+        """`generate` (greedy unless told) returning a dict with scores, logits, hidden states and attentions."""
         return self._generate(
             model,
             inputs_dict,
@@ -136,6 +136,7 @@ class GenerationTesterMixin:
             output_attentions=self.has_attentions,
             return_dict_in_generate=True,
             use_cache=use_cache,
+            **generate_kwargs,
         )
 
     def _check_prompt_and_new_tokens(self, sequences, inputs_dict, num_return_sequences=1):
@@ -333,6 +334,102 @@ class GenerationTesterMixin:
             torch.testing.assert_close(output.sequences_scores, recomputed, rtol=1e-4, atol=1e-4)
             per_prompt = output.sequences_scores.view(-1, 2)
             self.assertTrue(bool((per_prompt[:, 0] >= per_prompt[:, 1]).all()), "best hypothesis first")
+
+    @pytest.mark.generate
+    def test_sample_generate_dict_output(self):
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if self.has_attentions:
+                config._attn_implementation = "eager"
+            model = model_class(config).to(torch_device).eval()
+            output = self._generate_with_every_output(
+                model, inputs_dict, use_cache=False, do_sample=True, num_return_sequences=2
+            )
+            self._check_prompt_and_new_tokens(output.sequences, inputs_dict, num_return_sequences=2)
+            self.assertIsInstance(output, GenerateDecoderOnlyOutput)
+            self._check_generate_outputs(output, model.config, num_return_sequences=2)
+
+    @pytest.mark.generate
+    def test_beam_search_generate_dict_output(self):
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if self.has_attentions:
+                config._attn_implementation = "eager"
+            model = model_class(config).to(torch_device).eval()
+            output = self._generate_with_every_output(
+                model, inputs_dict, use_cache=False, num_return_sequences=1, **BEAM_KWARGS
+            )
+            self._check_prompt_and_new_tokens(output.sequences, inputs_dict)
+            self.assertIsInstance(output, GenerateBeamDecoderOnlyOutput)
+            self._check_generate_outputs(output, model.config, num_beams=BEAM_KWARGS["num_beams"])
+
+    @pytest.mark.generate
+    def test_beam_search_generate_dict_outputs_use_cache(self):
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if not hasattr(config.get_text_config(), "use_cache"):
+                self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
+            if self.has_attentions:
+                config._attn_implementation = "eager"
+            config.is_decoder = True
+            model = model_class(config).to(torch_device).eval()
+            output = self._generate_with_every_output(
+                model, inputs_dict, use_cache=True, num_return_sequences=1, **BEAM_KWARGS
+            )
+            self._check_prompt_and_new_tokens(output.sequences, inputs_dict)
+            self._check_generate_outputs(output, model.config, use_cache=True, num_beams=BEAM_KWARGS["num_beams"])
+
+    @pytest.mark.generate
+    def test_generate_continue_from_past_key_values(self):
+        """Generating 3 tokens, then 1 more from the returned cache, gives the 4-token generation and its cache."""
+        for model_class in self.all_generative_model_classes:
+            set_seed(42)
+            config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+            if not hasattr(config.get_text_config(), "use_cache"):
+                self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
+            inputs.pop("token_type_ids", None)
+            # Left padding only, so that positions stay consecutive across the two calls.
+            attention_mask = inputs.get("attention_mask")
+            if attention_mask is not None and attention_mask.ndim == 2 and 0 in attention_mask[:, -1]:
+                attention_mask = torch.ones_like(attention_mask)
+                attention_mask[0, :1] = 0
+                attention_mask[1:, :2] = 0
+                inputs["attention_mask"] = attention_mask
+            model = model_class(config).to(torch_device).eval()
+            if "past_key_values" not in model(**inputs):
+                self.skipTest(reason="This model doesn't return `past_key_values`")
+            generate_kwargs = {
+                "pad_token_id": -1,
+                "eos_token_id": -1,
+                "forced_eos_token_id": None,
+                "use_cache": True,
+                "do_sample": False,
+                "return_dict_in_generate": True,
+                "output_scores": True,
+            }
+            at_once = model.generate(**inputs, **generate_kwargs, max_new_tokens=4)
+            first = model.generate(**inputs, **generate_kwargs, max_new_tokens=3)
+            inputs["past_key_values"] = first.past_key_values
+            inputs["input_ids"] = first.sequences
+            if "attention_mask" in inputs:
+                extra = first.sequences.shape[-1] - inputs["attention_mask"].shape[1]
+                inputs["attention_mask"] = torch.nn.functional.pad(inputs["attention_mask"], (0, extra), value=1)
+            continued = model.generate(**inputs, **generate_kwargs, max_new_tokens=1)
+            continued.scores = first.scores + continued.scores
+            assert_similar_generate_outputs(at_once, continued)
+            self._check_caches_are_equal(at_once.past_key_values, continued.past_key_values)
+
+    def _check_caches_are_equal(self, cache_1, cache_2):
+        """Same cache type, same number of layers, and the same keys and values in each."""
+        self.assertEqual(type(cache_1), type(cache_2))
+        if isinstance(cache_1, EncoderDecoderCache):
+            self._check_caches_are_equal(cache_1.self_attention_cache, cache_2.self_attention_cache)
+            self._check_caches_are_equal(cache_1.cross_attention_cache, cache_2.cross_attention_cache)
+            return
+        self.assertEqual(len(cache_1), len(cache_2))
+        for layer_1, layer_2 in zip(cache_1.layers, cache_2.layers):
+            torch.testing.assert_close(layer_1.keys, layer_2.keys)
+            torch.testing.assert_close(layer_1.values, layer_2.values)
 
     @parameterized.expand([("random",), ("same",)])
     @pytest.mark.generate
