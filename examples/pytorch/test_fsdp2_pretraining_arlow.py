@@ -13,9 +13,10 @@
 # limitations under the License.
 """
 FSDP2 tests of the plain-loop pretraining script, with 2 CPU processes over gloo (`torchrun`): the parameters are
-really sharded, the losses equal a single-process run of the same global batch, and a run resumed from a sharded
-(torch.distributed.checkpoint) checkpoint continues with exactly the losses and weights of the uninterrupted run, for
-a model without and with (frozen, unused) cross-attention layers.
+really sharded, the losses equal a single-process run of the same global batch (within bf16's precision with the
+bf16 mixed-precision policy), and a run resumed from a sharded (torch.distributed.checkpoint) checkpoint continues
+with exactly the losses and weights of the uninterrupted run, for a model without and with (frozen, unused)
+cross-attention layers.
 
 Run as a script under torchrun, this file is also the worker of the loss-equality test.
 """
@@ -73,7 +74,9 @@ def tiny_config(cross_attention: bool) -> ArlowConfig:
     )
 
 
-def train_steps(cross_attention: bool, rank: int = 0, world_size: int = 1, sharded: bool = False) -> list[float]:
+def train_steps(
+    cross_attention: bool, rank: int = 0, world_size: int = 1, sharded: bool = False, mixed_precision: str = "no"
+) -> list[float]:
     """
     `PARITY_STEPS` AdamW steps of a seeded tiny model on one fixed batch of `GLOBAL_BATCH` sequences; a process of a
     `world_size` run takes its rows of the batch. Returns the loss of the global batch at every step.
@@ -83,7 +86,9 @@ def train_steps(cross_attention: bool, rank: int = 0, world_size: int = 1, shard
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(".cross_attn" not in name)
     if sharded:
-        model = shard_model(model, "cpu")
+        model = shard_model(model, "cpu", mixed_precision)
+        # The mixed-precision policy computes in bf16; the sharded parameters (and so AdamW's states) stay float32.
+        assert {parameter.dtype for parameter in model.parameters()} == {torch.float32}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     generator = torch.Generator().manual_seed(1)
     batch = torch.randint(0, 96, (GLOBAL_BATCH, SEQUENCE_LENGTH), generator=generator)[rank::world_size]
@@ -109,6 +114,7 @@ def parity_worker(output_path: str):
         name: train_steps(cross == "cross_attention=true", rank, world_size, sharded=True)
         for name, cross in CROSS_ATTENTION.items()
     }
+    losses["plain-bf16"] = train_steps(False, rank, world_size, sharded=True, mixed_precision="bf16")
     if rank == 0:
         Path(output_path).write_text(json.dumps(losses), encoding="utf-8")
     torch.distributed.destroy_process_group()
@@ -126,6 +132,10 @@ def test_fsdp2_losses_equal_a_single_process_run_of_the_global_batch(tmp_path):
             assert len(sharded[name]) == PARITY_STEPS
             torch.testing.assert_close(sharded[name], single, rtol=1e-5, atol=1e-5, msg=name)
             assert single[-1] < single[0]
+        # With the bf16 mixed-precision policy: the same training within bf16's precision (8 bits of mantissa).
+        torch.testing.assert_close(sharded["plain-bf16"], train_steps(False), rtol=2e-2, atol=2e-2)
+        assert sharded["plain-bf16"] != sharded["plain"], "the bf16 policy computed in float32"
+        assert sharded["plain-bf16"][-1] < sharded["plain-bf16"][0]
     finally:
         torch.set_num_threads(threads)
 
