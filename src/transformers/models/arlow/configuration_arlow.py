@@ -106,6 +106,14 @@ class ArlowConfig(PreTrainedConfig):
         # A non-positive head count is reported by `validate_architecture`, not by a division error here
         if self.head_dim is None and self.num_attention_heads > 0:
             self.head_dim = self.hidden_size // self.num_attention_heads
+        # The class-level plan covers the cross-attention blocks; a model built without them must not name them (tensor
+        # parallelism checks that every entry matches a module). `to_dict` never saves the plan.
+        if not self.cross_attention:
+            self.base_model_tp_plan = {
+                pattern: style
+                for pattern, style in type(self).base_model_tp_plan.items()
+                if ".cross_attn." not in pattern
+            }
 
         super().__post_init__(**kwargs)
 
