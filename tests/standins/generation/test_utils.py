@@ -380,6 +380,38 @@ class GenerationTesterMixin:
             self._check_generate_outputs(output, model.config, use_cache=True, num_beams=BEAM_KWARGS["num_beams"])
 
     @pytest.mark.generate
+    def test_beam_sample_generate(self):
+        """Beam sampling returns the prompt plus `max_new_tokens` tokens."""
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            set_seed(42)
+            sequences = self._generate(
+                model, inputs_dict, do_sample=True, use_cache=True, num_return_sequences=1, **BEAM_KWARGS
+            )
+            if model.config.is_encoder_decoder:
+                self.assertEqual(sequences.shape[1], self.max_new_tokens + 1)
+            else:
+                self.assertEqual(sequences.shape[1], self.max_new_tokens + inputs_dict["input_ids"].shape[1])
+
+    @pytest.mark.generate
+    def test_beam_sample_generate_dict_output(self):
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if self.has_attentions:
+                config._attn_implementation = "eager"
+            model = model_class(config).to(torch_device).eval()
+            set_seed(42)
+            output = self._generate_with_every_output(
+                model, inputs_dict, use_cache=False, do_sample=True, num_return_sequences=1, **BEAM_KWARGS
+            )
+            self.assertEqual(output.sequences.shape[1], self.max_new_tokens + inputs_dict["input_ids"].shape[1])
+            self.assertIsInstance(output, GenerateBeamDecoderOnlyOutput)
+            self._check_generate_outputs(
+                output, model.config, num_return_sequences=1, num_beams=BEAM_KWARGS["num_beams"]
+            )
+
+    @pytest.mark.generate
     def test_generate_continue_from_past_key_values(self):
         """Generating 3 tokens, then 1 more from the returned cache, gives the 4-token generation and its cache."""
         for model_class in self.all_generative_model_classes:
@@ -471,6 +503,124 @@ class GenerationTesterMixin:
             assert_similar_generate_outputs(greedy, assisted)
             for output in (greedy, assisted):
                 self._check_generate_outputs(output, model.config, use_cache=True)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Cache format, inputs, logits to keep
+    # -----------------------------------------------------------------------------------------------------------
+
+    @pytest.mark.generate
+    def test_past_key_values_format(self):
+        """A forward pass with the cache on returns a cache of the standard per-layer (keys, values) shapes."""
+        for model_class in self.all_generative_model_classes:
+            config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+            text_config = config.get_text_config(decoder=True)
+            if not hasattr(text_config, "use_cache"):
+                self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
+            model = model_class(config).to(torch_device).eval()
+            inputs.setdefault("use_cache", True)
+            outputs = model(**inputs)
+            if "past_key_values" not in outputs:
+                self.skipTest(reason="This model doesn't return `past_key_values`")
+            prompt = inputs["decoder_input_ids"] if config.is_encoder_decoder else inputs["input_ids"]
+            batch_size, seq_length = prompt.shape[:2]
+            self._check_past_key_values_for_generate(batch_size, outputs["past_key_values"], seq_length, text_config)
+
+    @pytest.mark.generate
+    def test_generate_without_input_ids(self):
+        """With a `bos_token_id` and no prompt, greedy generation starts from it and returns something."""
+        config, _ = self.prepare_config_and_inputs_for_generate()
+        text_config = config.get_text_config(decoder=True)
+        if text_config.bos_token_id is None:
+            self.skipTest(reason="bos_token_id is None")
+        # A pad token equal to bos would mask the only prompt token.
+        if text_config.bos_token_id == text_config.pad_token_id:
+            text_config.pad_token_id = None
+        for model_class in self.all_generative_model_classes:
+            model = model_class(config).to(torch_device).eval()
+            sequences = model.generate(do_sample=False, max_new_tokens=self.max_new_tokens, remove_invalid_values=True)
+            self.assertIsNotNone(sequences)
+
+    @pytest.mark.generate
+    def test_inherits_generation_mixin(self):
+        """Each generative class lists `GenerationMixin` among its own bases (not only through `PreTrainedModel`)."""
+        for model_class in self.all_generative_model_classes:
+            self.assertIn("GenerationMixin", str(model_class.__bases__))
+
+    def test_generate_with_and_without_position_ids(self):
+        """
+        Greedy generation from a left-padded prompt is the same whether `generate` infers the position ids from the
+        mask or is given them.
+        """
+        ran_a_model = False
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            parameters = inspect.signature(model.forward).parameters
+            # Models with 3D rotary positions (a `get_rope_index`) do not take 2D position ids.
+            holders = (model, *(getattr(model, name, None) for name in ("model", "language_model", "text_model")))
+            if any(hasattr(holder, "get_rope_index") for holder in holders):
+                continue
+            if "position_ids" not in parameters or "input_ids" not in inputs_dict:
+                self.skipTest("This model doesn't use `position_ids`")
+            if config.is_encoder_decoder:
+                self.skipTest("This model doesn't prepare `position_ids` in generate")
+            ran_a_model = True
+            input_ids = inputs_dict["input_ids"]
+            prompt_length = input_ids.shape[1]
+            mask = inputs_dict.get("attention_mask")
+            if mask is not None and 0 in mask[:, -1]:
+                inputs_dict["attention_mask"] = mask.flip(1)  # right padding turned into left padding
+            else:
+                generation_config = copy.deepcopy(model.generation_config)
+                model._prepare_special_tokens(generation_config)
+                inputs_dict["attention_mask"] = model._prepare_attention_mask_for_generation(
+                    input_ids, generation_config, model_kwargs={}
+                )
+            inferred = model.generate(**inputs_dict, max_new_tokens=5, use_cache=True, do_sample=False)
+
+            attention_mask = inputs_dict["attention_mask"]
+            position_ids = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 0)
+            position_ids = position_ids[..., -prompt_length:].view(-1, prompt_length)
+            given = model.generate(
+                **inputs_dict, position_ids=position_ids, max_new_tokens=5, use_cache=True, do_sample=False
+            )
+            self.assertListEqual(inferred.tolist(), given.tolist())
+        if not ran_a_model:
+            self.skipTest(
+                "Every model class here has 3D rotary positions (`get_rope_index`), for which 2D `position_ids` are "
+                "accepted but give wrong outputs."
+            )
+
+    def test_forward_with_logits_to_keep(self):
+        """`logits_to_keep=0` returns every position's logits and `logits_to_keep=1` the last one's, the same."""
+        for model_class in self.all_generative_model_classes:
+            if "logits_to_keep" not in inspect.signature(model_class.forward).parameters:
+                self.skipTest(reason="This model does not support `logits_to_keep` argument.")
+            config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+            batch_size, seq_length = inputs["input_ids"].shape[:2]
+            vocab_size = config.get_text_config().vocab_size
+            model = model_class(config).to(device=torch_device).eval()
+            inputs.pop("labels", None)  # `logits_to_keep` is not for training
+            every_logit = model(**inputs, logits_to_keep=0).logits
+            last_logit = model(**inputs, logits_to_keep=1).logits
+            self.assertEqual(tuple(every_logit.shape), (batch_size, seq_length, vocab_size))
+            self.assertEqual(tuple(last_logit.shape), (batch_size, 1, vocab_size))
+            torch.testing.assert_close(every_logit[:, -1:, :], last_logit, rtol=1e-5, atol=1e-5)
+
+    @pytest.mark.generate
+    def test_generate_methods_with_logits_to_keep(self):
+        """Greedy generation with every position's logits (`logits_to_keep=0`) equals the default (last only)."""
+        for model_class in self.all_generative_model_classes:
+            if "logits_to_keep" not in inspect.signature(model_class.forward).parameters:
+                self.skipTest(reason="This model does not support `logits_to_keep` argument.")
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            config.is_decoder = True
+            model = model_class(config).to(torch_device).eval()
+            model.generation_config.use_cache = True
+            generation_kwargs = {"max_new_tokens": 10, "do_sample": False}
+            with_every_logit = model.generate(**generation_kwargs, **inputs_dict, logits_to_keep=0)
+            with_the_default = model.generate(**inputs_dict, **generation_kwargs)
+            self.assertEqual(with_every_logit.tolist(), with_the_default.tolist())
 
     # -----------------------------------------------------------------------------------------------------------
     # Padding, embeddings, static cache
@@ -573,6 +723,79 @@ class GenerationTesterMixin:
             )
             for step in range(len(from_random.scores)):
                 self.assertFalse(torch.allclose(from_both.scores[step], from_random.scores[step]))
+
+    @pytest.mark.generate
+    def test_generate_from_random_inputs_embeds(self):
+        """Other `inputs_embeds` for the same `input_ids` change the scores of every generated token."""
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            if config.is_encoder_decoder:
+                continue
+            config.is_decoder = True
+            model = model_class(config).to(torch_device).eval()
+            if "inputs_embeds" not in inspect.signature(model.prepare_inputs_for_generation).parameters:
+                continue
+            if model_class.main_input_name != "input_ids" or "moshi" in model_class.__name__.lower():
+                self.skipTest(
+                    "The model's main input name in not `input_ids` and we need kwargs from input dict as well."
+                )
+            if hasattr(config, "scale_embedding"):
+                config.scale_embedding = False
+            generation_kwargs = {
+                "return_dict_in_generate": True,
+                "output_scores": True,
+                "do_sample": False,
+                "max_new_tokens": 5,
+                "min_new_tokens": 5,
+            }
+            input_ids = inputs_dict.pop("input_ids")
+            inputs_embeds = model.get_input_embeddings()(input_ids)
+            from_embeds = model.generate(input_ids, inputs_embeds=inputs_embeds, **generation_kwargs)
+            random_embeds = torch.rand_like(inputs_embeds)
+            from_random = model.generate(input_ids=input_ids, inputs_embeds=random_embeds, **generation_kwargs)
+            for step in range(len(from_random.scores)):
+                self.assertFalse(torch.allclose(from_embeds.scores[step], from_random.scores[step]))
+
+    @pytest.mark.generate
+    def test_generate_continue_from_inputs_embeds(self):
+        """
+        Generating 3 tokens from `inputs_embeds`, then 1 more from the embeddings of everything so far and the
+        returned cache, gives the 4-token generation and the same cache.
+        """
+        for model_class in self.all_generative_model_classes:
+            config, inputs_dict = self.prepare_config_and_inputs_for_generate()
+            inputs_dict.pop("token_type_ids", None)
+            if config.is_encoder_decoder:
+                self.skipTest(reason="This model is encoder-decoder")
+            # As upstream: the top-level config, not the text config, is asked about the cache here.
+            if not hasattr(config, "use_cache"):
+                self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
+            model = model_class(config).to(torch_device).eval()
+            if "inputs_embeds" not in inspect.signature(model.prepare_inputs_for_generation).parameters:
+                self.skipTest(reason="This model does not support `inputs_embeds` in generation")
+            if "past_key_values" not in model(**inputs_dict):
+                self.skipTest(reason="This model doesn't return `past_key_values`")
+            input_ids = inputs_dict.pop("input_ids")
+            model.generation_config.pad_token_id = model.generation_config.eos_token_id = -1
+            model.generation_config.forced_eos_token_id = None
+            model.config.is_decoder = True
+            model.generation_config.use_cache = True
+            generation_kwargs = {"return_dict_in_generate": True, "do_sample": False}
+
+            embed = model.get_input_embeddings()
+            inputs_embeds = embed(input_ids)
+            at_once = model.generate(inputs_embeds=inputs_embeds, max_new_tokens=4, **generation_kwargs)
+            first = model.generate(inputs_embeds=inputs_embeds, max_new_tokens=3, **generation_kwargs)
+            continued = model.generate(
+                inputs_embeds=torch.cat([inputs_embeds, embed(first.sequences)], dim=1),
+                max_new_tokens=1,
+                past_key_values=first.past_key_values,
+                **generation_kwargs,
+            )
+            self.assertListEqual(
+                at_once.sequences.tolist(), torch.cat([first.sequences, continued.sequences], dim=1).tolist()
+            )
+            self._check_caches_are_equal(at_once.past_key_values, continued.past_key_values)
 
     @pytest.mark.generate
     def test_generate_from_inputs_embeds_with_static_cache(self):
