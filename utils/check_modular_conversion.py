@@ -191,18 +191,16 @@ def prepare_upstream_tree(checkout: Path, workdir: Path, with_history: bool) -> 
     return tree
 
 
+def run_upstream_tool(tree: Path, script: str) -> subprocess.CompletedProcess:
+    """Runs one of upstream's modular tools on Arlow's modular file inside `tree`."""
+    command = [sys.executable, script, "--files", MODULAR_IN_TREE, "--num_workers", "1"]
+    return subprocess.run(command, cwd=tree, env=upstream_environment(tree), capture_output=True, text=True)
+
+
 def upstream_problems(checkout: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
         tree = prepare_upstream_tree(checkout, Path(workdir), with_history=True)
-        command = [
-            sys.executable,
-            "utils/check_modular_conversion.py",
-            "--files",
-            MODULAR_IN_TREE,
-            "--num_workers",
-            "1",
-        ]
-        result = subprocess.run(command, cwd=tree, env=upstream_environment(tree), capture_output=True, text=True)
+        result = run_upstream_tool(tree, "utils/check_modular_conversion.py")
     if result.returncode == 0:
         return []
     return [f"upstream's utils/check_modular_conversion.py on {checkout} failed:\n{result.stdout}{result.stderr}"]
@@ -211,15 +209,9 @@ def upstream_problems(checkout: Path) -> list[str]:
 def regenerate(checkout: Path, modular: Path, generated: tuple[Path, ...], record: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
         tree = prepare_upstream_tree(checkout, Path(workdir), with_history=False)
-        command = [
-            sys.executable,
-            "utils/modular_model_converter.py",
-            "--files",
-            MODULAR_IN_TREE,
-            "--num_workers",
-            "1",
-        ]
-        subprocess.run(command, cwd=tree, env=upstream_environment(tree), check=True, capture_output=True)
+        result = run_upstream_tool(tree, "utils/modular_model_converter.py")
+        if result.returncode != 0:
+            raise RuntimeError(f"upstream's modular_model_converter.py failed:\n{result.stdout}{result.stderr}")
         changed = []
         for path in generated:
             output = tree / "src" / "transformers" / "models" / "arlow" / path.name
