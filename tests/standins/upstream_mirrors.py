@@ -55,6 +55,9 @@ UPSTREAM_MIRRORS = {
             "test_generate_from_random_inputs_embeds",
             "test_beam_sample_generate",
             "test_beam_sample_generate_dict_output",
+            "test_assisted_decoding_sample",
+            "test_prompt_lookup_decoding_matches_greedy_search",
+            "test_prompt_lookup_decoding_stops_at_eos",
         ],
     ),
     **_same_test(
