@@ -58,6 +58,10 @@ UPSTREAM_MIRRORS = {
             "test_assisted_decoding_sample",
             "test_prompt_lookup_decoding_matches_greedy_search",
             "test_prompt_lookup_decoding_stops_at_eos",
+            "test_custom_4d_attention_mask",
+            "test_eager_padding_matches_padding_free_with_position_ids",
+            "test_sdpa_padding_matches_padding_free_with_position_ids",
+            "test_prepare_inputs_for_generation_kwargs_forwards",
         ],
     ),
     **_same_test(

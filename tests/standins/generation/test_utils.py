@@ -29,11 +29,12 @@ The stand-in covers decoder-only models (causal language models, with or without
 
 import copy
 import inspect
+import tempfile
 
 import pytest
 from parameterized import parameterized
 
-from transformers import is_torch_available, logging, set_seed
+from transformers import PreTrainedModel, is_torch_available, logging, set_seed
 from transformers.testing_utils import (
     CaptureLogger,
     is_flaky,
@@ -717,6 +718,141 @@ class GenerationTesterMixin:
         )
         candidates = candidate_generator.get_candidates(input_ids)[0]
         self.assertEqual(candidates.shape[-1], 10)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Attention masks: custom 4D masks, padding-free (packed) inputs
+    # -----------------------------------------------------------------------------------------------------------
+
+    def test_custom_4d_attention_mask(self):
+        """
+        Three prompts that share all but their last token give the same next-token distributions when packed into one
+        row after the shared prefix, with a 4D mask that keeps the three endings from seeing each other.
+        """
+        if not self.has_attentions:
+            self.skipTest(reason="Model architecture does not support attentions")
+        for model_class in self.all_generative_model_classes:
+            if not model_class._can_compile_fullgraph:
+                self.skipTest(f"{model_class.__name__} is not guaranteed to work with custom 4D attention masks")
+            config, _ = self.model_tester.prepare_config_and_inputs_for_common()
+            set_config_for_less_flaky_test(config)
+            sliding_window = getattr(config, "sliding_window", 0)
+            if sliding_window is not None and sliding_window > 0:
+                self.skipTest(f"{model_class.__name__} with sliding window attention is not supported by this test")
+            model = model_class(config).to(device=torch_device, dtype=torch.float32).eval()
+            set_model_for_less_flaky_test(model)
+            if "position_ids" not in inspect.signature(model.forward).parameters:
+                continue  # positions are modelled some other way
+
+            input_ids = torch.tensor([[10, 11, 12, 13], [10, 11, 12, 14], [10, 11, 12, 15]], device=torch_device)
+            position_ids = torch.arange(4, device=torch_device).expand(3, 4)
+            packed_ids = torch.cat([input_ids[0, :-1], input_ids[:, -1]]).unsqueeze(0)
+            packed_position_ids = torch.tensor([[0, 1, 2, 3, 3, 3]], device=torch_device)
+            # Causal over the prefix; each ending sees the prefix and itself only.
+            allowed = torch.tril(torch.ones(6, 6, dtype=torch.bool))
+            allowed[3:, 3:] = torch.eye(3, dtype=torch.bool)
+            packed_mask = torch.zeros(1, 1, 6, 6, dtype=torch.float32)
+            packed_mask.masked_fill_(~allowed, torch.finfo(torch.float32).min)
+            packed_mask = packed_mask.to(torch_device)
+
+            last_logits = model.forward(input_ids, position_ids=position_ids).logits[:, -1, :]
+            packed_logits = model(packed_ids, attention_mask=packed_mask, position_ids=packed_position_ids)[0]
+            torch.testing.assert_close(
+                torch.nn.functional.softmax(last_logits, dim=-1),
+                torch.nn.functional.softmax(packed_logits[0, -3:, :], dim=-1),
+                rtol=1e-3,
+                atol=1e-3,
+            )
+
+    def _check_padding_matches_padding_free(self, attn_implementation):
+        """
+        In bfloat16 with `attn_implementation`, the logits of a left-padded batch (positions from the mask) equal, at
+        every real token, those of the same tokens packed into one row with positions restarting at each sequence.
+        """
+        if not self.has_attentions:
+            self.skipTest(reason="Model architecture does not support attentions")
+        support_flag = {"sdpa": "_supports_sdpa"}
+        for model_class in self.all_generative_model_classes:
+            if attn_implementation != "eager" and not getattr(model_class, support_flag[attn_implementation]):
+                self.skipTest(f"{model_class.__name__} does not support {attn_implementation}")
+            # Packing needs the mask API that comes with attention-backend support.
+            if not model_class._supports_attention_backend:
+                self.skipTest(f"{model_class.__name__} does not support new attention mask API")
+            if model_class._is_stateful:
+                self.skipTest(f"{model_class.__name__} doesn't support packing!")
+            config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()
+            if config.is_encoder_decoder:
+                self.skipTest("Model is an encoder-decoder")
+            if "input_ids" not in inputs_dict or inputs_dict["input_ids"].ndim != 2:
+                self.skipTest("Model dummy inputs should contain text input ids")
+            if "attention_mask" not in inputs_dict or 0 not in inputs_dict["attention_mask"]:
+                self.skipTest("Model dummy inputs should contain padding in their attention mask")
+            input_ids = inputs_dict["input_ids"]
+            if hasattr(config, "max_position_embeddings"):
+                config.max_position_embeddings = 30 + input_ids.shape[1] + 1
+            model = model_class(config)
+            if attn_implementation != "eager" and not all(
+                getattr(module, support_flag[attn_implementation])
+                for module in model.modules()
+                if isinstance(module, PreTrainedModel)
+            ):
+                self.skipTest(f"At least some parts of {model_class.__name__} don't support {attn_implementation}")
+            if "position_ids" not in inspect.signature(model.forward).parameters:
+                self.skipTest("Model does not support position_ids")
+
+            with tempfile.TemporaryDirectory() as checkpoint:
+                model.save_pretrained(checkpoint)
+                padded = {"input_ids": input_ids, "attention_mask": inputs_dict["attention_mask"]}
+                if 0 in padded["attention_mask"][:, -1]:
+                    padded["attention_mask"] = padded["attention_mask"].flip(1)  # left padding
+                attention_mask = padded["attention_mask"]
+                is_token = attention_mask.bool()
+                input_ids[~is_token] = config.get_text_config().pad_token_id
+                padded["position_ids"] = (is_token.long().cumsum(dim=1) - 1) * is_token.long()
+                model = (
+                    model_class.from_pretrained(
+                        checkpoint, dtype=torch.bfloat16, attn_implementation=attn_implementation
+                    )
+                    .to(torch_device)
+                    .eval()
+                )
+                lengths = attention_mask.sum(1).tolist()
+                padding_free = {
+                    "input_ids": input_ids[is_token].unsqueeze(0),
+                    "position_ids": torch.cat([torch.arange(n) for n in lengths]).long().unsqueeze(0).to(torch_device),
+                }
+                # Without a cache, so that the forward takes the packed-sequence path.
+                padded_logits = model(**padded, use_cache=False).logits[is_token]
+                padding_free_logits = model(**padding_free, use_cache=False).logits[0]
+                tolerance = torch.finfo(torch.bfloat16).eps
+                torch.testing.assert_close(padded_logits, padding_free_logits, rtol=tolerance, atol=tolerance)
+
+    def test_eager_padding_matches_padding_free_with_position_ids(self):
+        self._check_padding_matches_padding_free(attn_implementation="eager")
+
+    def test_sdpa_padding_matches_padding_free_with_position_ids(self):
+        self._check_padding_matches_padding_free(attn_implementation="sdpa")
+
+    @pytest.mark.generate
+    def test_prepare_inputs_for_generation_kwargs_forwards(self, **extra_kwargs):
+        """`prepare_inputs_for_generation` passes the prompt under its name and forwards arbitrary keyword arguments."""
+        for model_class in self.all_generative_model_classes:
+            config, _ = self.prepare_config_and_inputs_for_generate()
+            model = model_class(config).to(torch_device).eval()
+            prompt = {
+                "input_ids": torch.tensor([[1, 2, 3], [4, 5, 6]], device=torch_device),
+                "position_ids": torch.tensor([[0, 1, 2], [0, 1, 2]], device=torch_device),
+            }
+            arbitrary_kwargs = {
+                "output_attentions": True,
+                "output_hidden_states": True,
+                "custom_arg": "test_value",
+                "numeric_arg": 42,
+            }
+            model_inputs = model.prepare_inputs_for_generation(**prompt, **arbitrary_kwargs, **extra_kwargs)
+            self.assertIn("decoder_input_ids" if config.is_encoder_decoder else "input_ids", model_inputs)
+            for key, value in arbitrary_kwargs.items():
+                self.assertIn(key, model_inputs)
+                self.assertTrue(model_inputs[key] == value)
 
     # -----------------------------------------------------------------------------------------------------------
     # Padding, embeddings, static cache
