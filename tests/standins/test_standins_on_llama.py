@@ -125,6 +125,12 @@ if is_torch_available():
         def forward(self, *args, attention_mask=None, **kwargs):
             return super().forward(*args, **kwargs)
 
+    class LlamaIgnoringItsPositionIds(LlamaForCausalLM):
+        """Broken on purpose: positions always count from the first token, so packed sequences do not restart."""
+
+        def forward(self, input_ids=None, attention_mask=None, position_ids=None, **kwargs):
+            return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
     class LlamaWithAStaleCache(LlamaForCausalLM):
         """Broken on purpose: a decoding step that reuses a cache gets logits shifted away from the full pass."""
 
@@ -163,6 +169,10 @@ def _run_generation_stand_in(model_class, test_name):
 # The stand-in checks each broken model must fail.
 CHECKS_BROKEN_BY = {
     "LlamaIgnoringItsAttentionMask": ["test_left_padding_compatibility"],
+    "LlamaIgnoringItsPositionIds": [
+        "test_eager_padding_matches_padding_free_with_position_ids",
+        "test_sdpa_padding_matches_padding_free_with_position_ids",
+    ],
     "LlamaWithAStaleCache": ["test_greedy_generate", "test_greedy_generate_dict_outputs_use_cache"],
     "LlamaWithAStaleStaticCache": ["test_generate_with_static_cache"],
 }
