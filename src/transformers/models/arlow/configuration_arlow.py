@@ -155,7 +155,8 @@ class ArlowConfig(PreTrainedConfig):
             )
         if self.head_dim <= 0 or self.head_dim % 2 != 0:
             raise ValueError(
-                f"`head_dim` ({self.head_dim}) must be a positive even number (rotary embeddings rotate pairs of dimensions)."
+                f"`head_dim` ({self.head_dim}) must be a positive even number (rotary embeddings rotate pairs of "
+                "dimensions)."
             )
         if self.rms_norm_eps <= 0:
             raise ValueError(f"`rms_norm_eps` must be positive, got {self.rms_norm_eps}.")

@@ -32,9 +32,10 @@ from torch import nn
 # 2048), and it keeps the matrix products large enough for GPUs.
 MIN_LOSS_CHUNK_ROWS = 256
 
-# Devices on which the products of float16/bfloat16 inputs (outside autocast) run in float32: a CPU without native half-precision matrix
-# products emulates them, about 10x slower than float32 (benchmark/bench_loss_operator.py, bfloat16, hidden 128,
-# vocabulary 4096: 5.9 s against 0.54 s for PyTorch's `linear_cross_entropy`, which upcasts on CPU likewise).
+# Devices on which the products of float16/bfloat16 inputs (outside autocast) run in float32: a CPU without native
+# half-precision matrix products emulates them, about 10x slower than float32 (benchmark/bench_loss_operator.py,
+# bfloat16, hidden 128, vocabulary 4096: 5.9 s against 0.54 s for PyTorch's `linear_cross_entropy`, which upcasts on
+# CPU likewise).
 FLOAT32_PRODUCT_DEVICES = {"cpu"}
 
 

@@ -282,12 +282,13 @@ class ArlowModel(LlamaModel):
             raise ValueError(
                 "`encoder_hidden_states` must have shape (batch_size, encoder_sequence_length, hidden_size) with "
                 f"hidden_size={self.config.hidden_size}, got {tuple(encoder_hidden_states.shape)}. Project the "
-                "encoder outputs to the decoder's width first (`EncoderDecoderModel` does this with `enc_to_dec_proj`)."
+                "encoder outputs to the decoder's width first (`EncoderDecoderModel` does this with "
+                "`enc_to_dec_proj`)."
             )
         if encoder_hidden_states.shape[0] != inputs_embeds.shape[0]:
             raise ValueError(
-                f"`encoder_hidden_states` have batch size {encoder_hidden_states.shape[0]}, but the decoder inputs have "
-                f"batch size {inputs_embeds.shape[0]}."
+                f"`encoder_hidden_states` have batch size {encoder_hidden_states.shape[0]}, but the decoder inputs "
+                f"have batch size {inputs_embeds.shape[0]}."
             )
         # The flash-attention integration unpads the queries with the (encoder) key mask, which is only right when the
         # query is a single token: refuse the case where it would silently attend to the wrong positions
@@ -299,8 +300,8 @@ class ArlowModel(LlamaModel):
         ):
             raise ValueError(
                 "A padded `encoder_attention_mask` with more than one decoder token is not supported by "
-                f"`attn_implementation={self.config._attn_implementation!r}` in cross-attention. Use 'sdpa' or 'eager', "
-                "or encoder states without padding."
+                f"`attn_implementation={self.config._attn_implementation!r}` in cross-attention. Use 'sdpa' or "
+                "'eager', or encoder states without padding."
             )
 
     @merge_with_config_defaults

@@ -95,9 +95,11 @@ class ArlowTokenizer(TokenizersBackend):
         unk_token (`str` or `tokenizers.AddedToken`, *optional*):
             The unknown token: only a SentencePiece model has one.
         add_bos_token (`bool`, *optional*):
-            Whether or not to add the `bos_token` at the start of sequences. Defaults to `True`, or to the saved setting.
+            Whether or not to add the `bos_token` at the start of sequences. Defaults to `True`, or to the saved
+            setting.
         add_eos_token (`bool`, *optional*):
-            Whether or not to add the `eos_token` at the end of sequences. Defaults to `False`, or to the saved setting.
+            Whether or not to add the `eos_token` at the end of sequences. Defaults to `False`, or to the saved
+            setting.
         add_prefix_space (`bool`, *optional*, defaults to `False`):
             Whether or not to add a space before the text, so that its first word is encoded like the others.
         clean_up_tokenization_spaces (`bool`, *optional*, defaults to `False`):
@@ -182,8 +184,8 @@ class ArlowTokenizer(TokenizersBackend):
         smallest = len(self.all_special_tokens) + len(new_special_tokens or []) + 256
         if vocab_size < smallest:
             raise ValueError(
-                f"vocab_size={vocab_size} is too small: a byte-level BPE vocabulary holds the 256 byte symbols and the "
-                f"special tokens, so it needs at least {smallest}."
+                f"vocab_size={vocab_size} is too small: a byte-level BPE vocabulary holds the 256 byte symbols and "
+                f"the special tokens, so it needs at least {smallest}."
             )
         return super().train_new_from_iterator(text_iterator, vocab_size, length, new_special_tokens, **kwargs)
 
