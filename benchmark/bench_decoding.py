@@ -11,7 +11,9 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Greedy decoding throughput of Arlow and Llama (same weights): dynamic cache, and static cache under torch.compile."""
+"""
+Greedy decoding throughput of Arlow and Llama (same weights): dynamic cache, and static cache under torch.compile.
+"""
 
 import torch
 from bench_settings import BenchSettings

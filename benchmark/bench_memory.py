@@ -117,7 +117,8 @@ def bench_memory(settings: BenchSettings, log=print) -> list[dict]:
                     row["arlow"][mode]["peak_bytes"] / row["llama"][mode]["peak_bytes"]
                 )
             log(
-                f"memory {size} seq={seq_len}: peak llama {row['llama']['no_checkpointing']['peak_bytes'] / 2**20:.1f} "
+                f"memory {size} seq={seq_len}: peak llama "
+                f"{row['llama']['no_checkpointing']['peak_bytes'] / 2**20:.1f} "
                 f"MiB, arlow {row['arlow']['no_checkpointing']['peak_bytes'] / 2**20:.1f} MiB "
                 f"(ratio {row['ratio_arlow_over_llama_no_checkpointing']:.3f}); with checkpointing arlow "
                 f"{row['arlow']['checkpointing']['peak_bytes'] / 2**20:.1f} MiB "

@@ -117,10 +117,12 @@ def bench_tokenizer(settings: BenchSettings, log=print) -> dict:
         result[name]["bytes_per_s"] = text_bytes / result[name]["median_s"]
         result[name]["tokens_per_s"] = tokens[name] / result[name]["median_s"]
     log(
-        f"tokenizer: Arlow's backend {result['arlow_backend']['bytes_per_s'] / 2**20:.2f} MiB/s, plain BPE in the same "
+        f"tokenizer: Arlow's backend {result['arlow_backend']['bytes_per_s'] / 2**20:.2f} MiB/s, "
+        "plain BPE in the same "
         f"pipeline {result['plain_same_pipeline']['bytes_per_s'] / 2**20:.2f} MiB/s: ratio "
         f"{result['ratio_arlow_backend_over_plain_same_pipeline']:.3f} (against the plain BPE with BOS "
-        f"{result['ratio_arlow_backend_over_plain_with_bos']:.3f}, as is {result['ratio_arlow_backend_over_plain']:.3f}; "
+        f"{result['ratio_arlow_backend_over_plain_with_bos']:.3f}, "
+        f"as is {result['ratio_arlow_backend_over_plain']:.3f}; "
         f"A/A {result['ratio_plain_copy_over_plain']:.3f})"
     )
     return result

@@ -68,8 +68,8 @@ def bench_training(settings: BenchSettings, log=print) -> list[dict]:
             row["ratio_llama_copy_over_llama"] = paired_ratio(times["llama"], times["llama_copy"])
             log(
                 f"training {size} seq={seq_len} batch={batch}: llama {row['llama']['tokens_per_s']:.0f} tok/s, "
-                f"arlow {row['arlow']['tokens_per_s']:.0f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f} (A/A control "
-                f"{row['ratio_llama_copy_over_llama']:.3f})"
+                f"arlow {row['arlow']['tokens_per_s']:.0f} tok/s, ratio {row['ratio_arlow_over_llama']:.3f} "
+                f"(A/A control {row['ratio_llama_copy_over_llama']:.3f})"
             )
             rows.append(row)
         del models, optimizers

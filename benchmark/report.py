@@ -47,7 +47,8 @@ def _machine_lines(results: dict) -> list[str]:
         f"- torch {machine['torch']}, transformers {machine['transformers']}, tokenizers {machine['tokenizers']}, "
         f"Python {machine['python']}",
         f"- Mode: {'quick (smoke test: tiny sizes, timings meaningless)' if settings['quick'] else 'full'}; device "
-        f"{settings['device']}, dtype {settings['dtype']}, attention {settings['attn']}; warm-up {settings['warmup']}, "
+        f"{settings['device']}, dtype {settings['dtype']}, attention {settings['attn']}; "
+        f"warm-up {settings['warmup']}, "
         f"{settings['reps']} timed repetitions (decoding {settings['decode_reps']}), interleaved; medians",
         f"- Wall time of the run: {results.get('wall_s', float('nan')):.0f} s",
         "",
@@ -269,12 +270,14 @@ def _tokenizer_lines(results: dict) -> list[str]:
                 )
             ],
         ),
-        f"Arlow's backend / the plain BPE in the same pipeline: {tok['ratio_arlow_backend_over_plain_same_pipeline']:.3f}"
+        "Arlow's backend / the plain BPE in the same pipeline: "
+        f"{tok['ratio_arlow_backend_over_plain_same_pipeline']:.3f}"
         f". Against the plain BPE with the BOS template but its own GPT-2 split: "
         f"{tok['ratio_arlow_backend_over_plain_with_bos']:.3f}; against the plain BPE as is: "
         f"{tok['ratio_arlow_backend_over_plain']:.3f} (the BOS template alone costs it "
         f"{1 - tok['ratio_plain_with_bos_over_plain']:.1%}). The transformers call (attention masks and a "
-        f"`BatchEncoding` on top): {tok['ratio_arlow_over_plain']:.3f} of the plain BPE. A/A control (two copies of the "
+        f"`BatchEncoding` on top): {tok['ratio_arlow_over_plain']:.3f} of the plain BPE. "
+        "A/A control (two copies of the "
         f"plain BPE): {tok['ratio_plain_copy_over_plain']:.3f}.",
         "",
     ]

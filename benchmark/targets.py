@@ -69,7 +69,9 @@ def _memory_targets(rows: list[dict]) -> list[dict]:
     worst_ratio, worst_label = max(ratios)
     targets = [
         {
-            "target": f"training-step peak memory Arlow/Llama <= {MAX_MEMORY_RATIO} (every figure; worst: {worst_label})",
+            "target": (
+                f"training-step peak memory Arlow/Llama <= {MAX_MEMORY_RATIO} (every figure; worst: {worst_label})"
+            ),
             "value": worst_ratio,
             "passed": worst_ratio <= MAX_MEMORY_RATIO,
         }
@@ -110,7 +112,9 @@ def _tokenizer_targets(tokenizer: dict | None) -> list[dict]:
             "passed": ratio >= MIN_THROUGHPUT_RATIO,
         },
         {
-            "target": "tokenizer encode_batch Arlow/plain byte-level BPE with the BOS template, GPT-2 split (information)",
+            "target": (
+                "tokenizer encode_batch Arlow/plain byte-level BPE with the BOS template, GPT-2 split (information)"
+            ),
             "value": tokenizer["ratio_arlow_backend_over_plain_with_bos"],
             "passed": None,
         },

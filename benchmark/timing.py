@@ -54,8 +54,8 @@ def interleaved_times(
 ) -> dict[str, list[float]]:
     """
     Runs every case `warmup` times untimed, then `reps` times timed, all interleaved (see `run_order`), so that a slow
-    period of a shared machine or a thermal trend is spread over all cases. Returns the wall-clock seconds of each timed
-    run, per case; or, for a case with a `readings` entry, what that reading returns right after each timed run.
+    period of a shared machine or a thermal trend is spread over all cases. Returns the wall-clock seconds of each
+    timed run, per case; or, for a case with a `readings` entry, what that reading returns right after each timed run.
     """
     if not cases:
         raise ValueError("`interleaved_times` needs at least one case.")
