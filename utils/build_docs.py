@@ -14,8 +14,8 @@
 """
 Builds the documentation in `docs/source/en` with hf-doc-builder, the tool upstream builds its docs with, against the
 `transformers` package the environment imports (the integrated tree), without network access. Fails when an
-`[[autodoc]]` does not resolve or the doc-builder rejects a docstring, when a documented object (or a method listed under
-it) has no docstring, and when an argument of a documented signature is not documented.
+`[[autodoc]]` does not resolve or the doc-builder rejects a docstring, when a documented object (or a method listed
+under it) has no docstring, and when an argument of a documented signature is not documented.
 
 Usage: `python utils/build_docs.py [--docs docs/source/en] [--build_dir build/docs]` (`make docs`). The MDX pages land
 in `<build_dir>/transformers/main/en/`.
@@ -44,11 +44,12 @@ def import_doc_builder():
         from doc_builder.autodoc import find_object_in_package
     except ModuleNotFoundError as error:
         raise SystemExit(
-            f"error: hf-doc-builder cannot be imported: module {error.name!r} is missing. hf-doc-builder 0.5.0 imports "
+            f"error: hf-doc-builder cannot be imported: module {error.name!r} is missing. "
+            "hf-doc-builder 0.5.0 imports "
             "`requests` without declaring it; `make setup` installs both (requirements-dev.txt)."
         ) from error
-    # The doc-builder downloads the `objects.inv` of the other Hugging Face libraries to link their objects. Seeding its
-    # cache with empty maps keeps the build offline: such links are rendered as code, as for any unknown object.
+    # The doc-builder downloads the `objects.inv` of the other Hugging Face libraries to link their objects. Seeding
+    # its cache with empty maps keeps the build offline: such links are rendered as code, as for any unknown object.
     for library in doc_builder.external.HUGGINFACE_LIBS:
         doc_builder.external.EXTERNAL_DOC_OBJECTS_CACHE.setdefault(library, {})
     return doc_builder, find_object_in_package

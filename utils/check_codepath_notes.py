@@ -14,15 +14,16 @@
 """
 Checks that every branch on a config attribute in the model's `modeling_*.py` and `modular_*.py` files carries a
 `# CODEPATH:` note: rule TRF041 as upstream's `utils/check_modeling_structure.py` applies it with upstream's own
-`utils/rules.toml`, which is stricter than the rule of the PyPI `transformers-mlinter` 0.1.5 that `make check-repo` also
-runs (no built-in list of exempt "plumbing" fields, no exemption for guards that only raise or warn).
+`utils/rules.toml`, which is stricter than the rule of the PyPI `transformers-mlinter` 0.1.5 that `make check-repo`
+also runs (no built-in list of exempt "plumbing" fields, no exemption for guards that only raise or warn).
 
 A finding is an `if`/`elif` statement or a conditional expression whose condition reads a `config.<field>` or
-`self.config.<field>` attribute and has no `# CODEPATH:` comment on its own line or in the contiguous comment block right
-above it. Exempt, as upstream: `x if x is not None else fallback` where the tested field is itself one of the results (a
-default, not a fork); a line suppressed with `# trf-ignore: TRF041` (on the line, or right above it past decorators);
-and fields a module-level `# trf-ignore: TRF041 config.a, config.b` directive at column 0 names (a condition is exempt
-only when every field it reads is). No fix mode: which checkpoints take a path is for the model's author to write.
+`self.config.<field>` attribute and has no `# CODEPATH:` comment on its own line or in the contiguous comment block
+right above it. Exempt, as upstream: `x if x is not None else fallback` where the tested field is itself one of the
+results (a default, not a fork); a line suppressed with `# trf-ignore: TRF041` (on the line, or right above it past
+decorators); and fields a module-level `# trf-ignore: TRF041 config.a, config.b` directive at column 0 names (a
+condition is exempt only when every field it reads is). No fix mode: which checkpoints take a path is for the model's
+author to write.
 """
 
 from __future__ import annotations

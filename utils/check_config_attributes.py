@@ -15,9 +15,9 @@
 Checks every field a configuration class declares is read by the model's modeling files, as upstream's
 `utils/check_config_attributes.py` does: `config.<field>`, `getattr(config, "<field>"...)` or
 `getattr(self.config, "<field>"...)`, under the field's own name or its `attribute_map` alias. Fields upstream accepts
-without a use (token ids, `use_cache`, `initializer_range`, `tie_word_embeddings` left at `False`) pass, and so do the fields of
-`ALLOWED_UNUSED`, each with the reason it is kept. Fields inherited from `PreTrainedConfig` are not the model's to
-check. No fix mode (upstream has none).
+without a use (token ids, `use_cache`, `initializer_range`, `tie_word_embeddings` left at `False`) pass, and so do the
+fields of `ALLOWED_UNUSED`, each with the reason it is kept. Fields inherited from `PreTrainedConfig` are not the
+model's to check. No fix mode (upstream has none).
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ def check(args: argparse.Namespace) -> list[str]:
             if checkpoint is None:
                 problems.append(
                     f"{relative(config_file)}: {node.name} names no checkpoint; decorate it with "
-                    '`@auto_docstring(checkpoint="owner/name")` or link `[owner/name](https://huggingface.co/owner/name)` '
+                    '`@auto_docstring(checkpoint="owner/name")` or link '
+                    "`[owner/name](https://huggingface.co/owner/name)` "
                     "in its docstring"
                 )
             elif not CHECKPOINT_NAME.match(checkpoint):

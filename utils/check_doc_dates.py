@@ -75,7 +75,10 @@ def dates_line(paper_date: str | None, contributed: str) -> str:
     """The line `add_dates.py` writes, with or without a paper date."""
     if paper_date is None:
         return f"\n*This model was contributed to Hugging Face Transformers on {contributed}.*"
-    return f"\n*This model was published in HF papers on {paper_date} and contributed to Hugging Face Transformers on {contributed}.*"
+    return (
+        f"\n*This model was published in HF papers on {paper_date} and contributed to Hugging Face Transformers "
+        f"on {contributed}.*"
+    )
 
 
 def copyright_end(content: str) -> int | None:
@@ -99,7 +102,8 @@ def check(args: argparse.Namespace) -> list[str]:
         outdated = OUTDATED_LINE.search(content)
         found = f"; found the outdated form {outdated.group(0).strip()!r}" if outdated else ""
         return [
-            f"{relative(page)}: missing dates line (upstream's `add_dates.py --check-only` rejects the page): expected "
+            f"{relative(page)}: missing dates line "
+            "(upstream's `add_dates.py --check-only` rejects the page): expected "
             "`*This model was contributed to Hugging Face Transformers on YYYY-MM-DD.*`, or `*This model was "
             "published in HF papers on YYYY-MM-DD and contributed to Hugging Face Transformers on YYYY-MM-DD.*`"
             f"{found} (run `python utils/check_doc_dates.py --fix_and_overwrite`)"

@@ -14,10 +14,10 @@
 """
 Runs upstream's own repository-consistency checks on the contribution, as a reviewer would: the upstream checkout named
 by `TRANSFORMERS_UPSTREAM_CHECKOUT` (or `--checkout`) is copied into a git repository whose `main` is the untouched
-checkout, the project's upstream patch (`utils/integrated_tree.py patch`) is committed on a branch of it, and each check
-of upstream's `make check-repository-consistency` / `check-code-quality` that applies to a model runs on both trees
-(upstream's diff-based checks thus see exactly the contribution; `check_repo.py` runs stage by stage, so that a stage
-failing on the checkout itself does not hide the later ones). A checkout newer or older than the pinned release
+checkout, the project's upstream patch (`utils/integrated_tree.py patch`) is committed on a branch of it, and each
+check of upstream's `make check-repository-consistency` / `check-code-quality` that applies to a model runs on both
+trees (upstream's diff-based checks thus see exactly the contribution; `check_repo.py` runs stage by stage, so that a
+stage failing on the checkout itself does not hide the later ones). A checkout newer or older than the pinned release
 fails some checks on its own, so only what the contribution brings is reported: the lines of a failing check that
 appear only on the patched tree or that name the model. Exit status 1 when there is such a finding, 2 when the trees
 cannot be prepared.
@@ -67,9 +67,9 @@ UPSTREAM_CHECKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 # Checks whose entry point calls several stages and stops at the first that raises: on a checkout that fails an early
-# stage on its own, the later ones (e.g. `check_model_type_doc_match` of `check_repo.py`) would never look at the model.
-# They run stage by stage instead: each call of the entry point, and each argument-free `check_*` function such a
-# stage calls, in its own `try`.
+# stage on its own, the later ones (e.g. `check_model_type_doc_match` of `check_repo.py`) would never look at the
+# model. They run stage by stage instead: each call of the entry point, and each argument-free `check_*` function such
+# a stage calls, in its own `try`.
 STAGED_CHECKS = {"check_repo.py": "check_repo_quality"}
 STAGE_RUNNER = """
 import ast, sys, traceback

@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Tests of `utils/check_doc_dates.py`: the dates line upstream's `add_dates.py --check-only` accepts (with or without an HF
-papers date), below the copyright comment.
+Tests of `utils/check_doc_dates.py`: the dates line upstream's `add_dates.py --check-only` accepts (with or without an
+HF papers date), below the copyright comment.
 """
 
 import os

@@ -37,7 +37,8 @@ def test_missing_test_file_is_reported(toy):
 
 def test_causal_lm_tester_attributes_count_as_tested(toy):
     (toy.test_dir / "test_modeling_toy.py").write_text(
-        "class ToyModelTester(CausalLMModelTester):\n    base_model_class = ToyModel\n    causal_lm_class = ToyForCausalLM\n",
+        "class ToyModelTester(CausalLMModelTester):\n    base_model_class = ToyModel\n"
+        "    causal_lm_class = ToyForCausalLM\n",
         encoding="utf-8",
     )
     result = run_check("check_models_tested", "--model_dir", toy.model_dir, "--test_dir", toy.test_dir)
@@ -50,15 +51,18 @@ def test_heads_a_causal_lm_tester_leaves_unset_are_inferred_as_upstream_does(toy
         '__all__ = ["ToyModel", "ToyForCausalLM", "ToyPreTrainedModel"]',
         "class ToyForSequenceClassification(ToyPreTrainedModel):\n    pass\n\n\n"
         "class ToyForRanking(ToyPreTrainedModel):\n    pass\n\n\n"
-        '__all__ = ["ToyModel", "ToyForCausalLM", "ToyForSequenceClassification", "ToyForRanking", "ToyPreTrainedModel"]',
+        '__all__ = ["ToyModel", "ToyForCausalLM", "ToyForSequenceClassification", "ToyForRanking", '
+        '"ToyPreTrainedModel"]',
     )
     (toy.test_dir / "test_modeling_toy.py").write_text(
-        "class ToyModelTester(CausalLMModelTester):\n    if is_torch_available():\n        base_model_class = ToyModel\n",
+        "class ToyModelTester(CausalLMModelTester):\n    if is_torch_available():\n"
+        "        base_model_class = ToyModel\n",
         encoding="utf-8",
     )
     result = run_check("check_models_tested", "--model_dir", toy.model_dir, "--test_dir", toy.test_dir)
     assert result.returncode == 1
-    # ToyForCausalLM and ToyForSequenceClassification are inferred from ToyModel; a head outside the tester's list is not
+    # ToyForCausalLM and ToyForSequenceClassification are inferred from ToyModel; a head outside the tester's
+    # list is not
     assert "ToyForRanking is not tested" in result.stderr
     assert "ToyForCausalLM" not in result.stderr and "ToyForSequenceClassification" not in result.stderr
 

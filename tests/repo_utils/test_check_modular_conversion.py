@@ -11,7 +11,9 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of `utils/check_modular_conversion.py` without an upstream checkout: a hand edit of the generated file fails."""
+"""
+Tests of `utils/check_modular_conversion.py` without an upstream checkout: a hand edit of the generated file fails.
+"""
 
 import json
 import os

@@ -11,7 +11,9 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The model page's usage snippets (skip_logits, LoRA target modules, a chat template) run and do what the page says."""
+"""
+The model page's usage snippets (skip_logits, LoRA target modules, a chat template) run and do what the page says.
+"""
 
 import re
 import shutil
