@@ -62,7 +62,9 @@ def _generate_synthetic(indices: list[int]):
 
 
 def synthetic_text_source(count: int = NUM_DOCUMENTS) -> TextSource:
-    """`count` documents, one shard each (datasets splits a list in `gen_kwargs` into shards), like the embedded corpus."""
+    """
+    `count` documents, one shard each (datasets splits a list in `gen_kwargs` into shards), like the embedded corpus.
+    """
     dataset = datasets.IterableDataset.from_generator(
         _generate_synthetic,
         features=datasets.Features({"text": datasets.Value("string")}),
@@ -156,7 +158,9 @@ def test_training_stream_repeats(tokenizer):
 
 
 def interrupted_and_resumed(make_stream, num_workers: int, consumed: int, more: int, tmp_path):
-    """Reads `consumed` batches, saves the loader's state to a checkpoint folder, and reads `more` from a new loader."""
+    """
+    Reads `consumed` batches, saves the loader's state to a checkpoint folder, and reads `more` from a new loader.
+    """
     loader = training_dataloader(make_stream(), batch_size=2, num_workers=num_workers)
     batches = iter(loader)
     before = [next(batches)["input_ids"] for _ in range(consumed)]

@@ -134,8 +134,8 @@ def _split(
 
 def embedded_text(split: str, validation_split_percentage: int = 5) -> TextSource:
     """
-    The embedded default corpus: one document (and one shard) per distinct standard-library source file. `split` is `"train"`
-    or `"validation"`; the validation split holds about `validation_split_percentage` percent of the files.
+    The embedded default corpus: one document (and one shard) per distinct standard-library source file. `split` is
+    `"train"` or `"validation"`; the validation split holds about `validation_split_percentage` percent of the files.
     """
     # Identical files (the standard library has a few, e.g. `__phello__`'s) are kept once: no document is read twice.
     files_by_content = {}
@@ -329,7 +329,8 @@ def load_data_state(checkpoint_dir: str, dataloader: StatefulDataLoader, process
     path = data_state_path(checkpoint_dir, process_index)
     if not os.path.isfile(path):
         raise ValueError(
-            f"{checkpoint_dir!r} holds no data stream position for process {process_index} ({os.path.basename(path)}): "
+            f"{checkpoint_dir!r} holds no data stream position for process {process_index} "
+            f"({os.path.basename(path)}): "
             "resume with the number of processes the checkpoint was written with"
         )
     with open(path, encoding="utf-8") as file:

@@ -102,5 +102,8 @@ def local_shard_sizes(model) -> dict[str, tuple[int, int]]:
 
 
 def full_model_state_dict(model) -> dict[str, torch.Tensor]:
-    """The whole (unsharded) model state on CPU, on process 0 (the others get an empty dict): what `save_pretrained` writes."""
+    """
+    The whole (unsharded) model state on CPU, on process 0 (the others get an empty dict): what `save_pretrained`
+    writes.
+    """
     return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))

@@ -158,7 +158,8 @@ def main() -> int:
     print(f"eval perplexity           : {results['perplexity_after']:.2f}")
     print(f"model and tokenizer saved : {args.output_dir}")
     print(
-        f"time: training {trained - start:.0f}s, reload+generate {finished - trained:.0f}s, total {finished - start:.0f}s"
+        f"time: training {trained - start:.0f}s, reload+generate {finished - trained:.0f}s, "
+        f"total {finished - start:.0f}s"
     )
     if not results["eval_loss_after"] < results["eval_loss_before"]:
         print("error: the evaluation loss did not go down")
