@@ -100,7 +100,8 @@ class CausalLMModelTester:
         for attribute in cls._required_attributes:
             if getattr(cls, attribute) is None:
                 raise ValueError(
-                    f"{cls.__name__}.{attribute} is not set and no class named after `{cls.base_model_class.__name__}` "
+                    f"{cls.__name__}.{attribute} is not set and no class named after "
+                    f"`{cls.base_model_class.__name__}` "
                     "was found; set it explicitly."
                 )
         allowed = {"base_model_class", *_COMMON_MODEL_NAMES_MAP}

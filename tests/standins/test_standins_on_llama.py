@@ -15,8 +15,8 @@
 """
 The project's stand-ins for upstream's missing common test modules, run against an in-tree peer (Llama).
 
-Llama's tests are upstream's own shape: a `CausalLMModelTester` naming the base class and a `CausalLMModelTest`. Passing
-here shows the stand-ins (`causal_lm_tester`, generation, export, config kwargs) are not tuned to Arlow.
+Llama's tests are upstream's own shape: a `CausalLMModelTester` naming the base class and a `CausalLMModelTest`.
+Passing here shows the stand-ins (`causal_lm_tester`, generation, export, config kwargs) are not tuned to Arlow.
 
 Llama has no cross-attention, so the generation checks with `encoder_hidden_states` run against GPT-2 built with
 `add_cross_attention=True`, the in-tree decoder-only model with that feature (and absolute position embeddings, which

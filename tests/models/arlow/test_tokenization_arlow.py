@@ -47,7 +47,9 @@ def _load_fixture_script():
 
 
 def _raw_backend_encoding(text):
-    """The fixture's `tokenizer.json` run by the `tokenizers` library alone, as the reference for the integration test."""
+    """
+    The fixture's `tokenizer.json` run by the `tokenizers` library alone, as the reference for the integration test.
+    """
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(BYTE_LEVEL_DIR / "tokenizer.json")).encode(text, add_special_tokens=False)
@@ -55,7 +57,8 @@ def _raw_backend_encoding(text):
 
 @require_tokenizers
 class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
-    # The committed fixture (made by `fixtures/make_fixtures.py`) stands in for a Hub checkpoint, so nothing is downloaded.
+    # The committed fixture (made by `fixtures/make_fixtures.py`) stands in for a Hub checkpoint, so nothing
+    # is downloaded.
     from_pretrained_id = [str(BYTE_LEVEL_DIR)]
     tokenizer_class = ArlowTokenizer
     from_pretrained_kwargs = {}

@@ -150,7 +150,9 @@ class GenerationTesterMixin:
         self.assertEqual(sequences[:, : prompt.shape[1]].tolist(), expected_prompts.tolist())
 
     def _check_generate_outputs(self, output, config, use_cache=False, num_return_sequences=1, num_beams=1):
-        """The shapes of scores, logits, attentions, hidden states and cache, as upstream checks a decoder-only model."""
+        """
+        The shapes of scores, logits, attentions, hidden states and cache, as upstream checks a decoder-only model.
+        """
         config = config.get_text_config(decoder=True)
         input_batch_size = output.sequences.shape[0] // num_return_sequences
         rows = input_batch_size * (num_beams if num_beams > 1 else num_return_sequences)
@@ -834,7 +836,9 @@ class GenerationTesterMixin:
 
     @pytest.mark.generate
     def test_prepare_inputs_for_generation_kwargs_forwards(self, **extra_kwargs):
-        """`prepare_inputs_for_generation` passes the prompt under its name and forwards arbitrary keyword arguments."""
+        """
+        `prepare_inputs_for_generation` passes the prompt under its name and forwards arbitrary keyword arguments.
+        """
         for model_class in self.all_generative_model_classes:
             config, _ = self.prepare_config_and_inputs_for_generate()
             model = model_class(config).to(torch_device).eval()
