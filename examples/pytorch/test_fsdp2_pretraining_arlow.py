@@ -117,6 +117,9 @@ def parity_worker(output_path: str):
     losses["plain-bf16"] = train_steps(False, rank, world_size, sharded=True, mixed_precision="bf16")
     if rank == 0:
         Path(output_path).write_text(json.dumps(losses), encoding="utf-8")
+    # Both processes leave together: a gloo process group torn down while its peer still talks to it can abort the
+    # peer ("terminate called without an active exception").
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 

@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             f"[arlow] stopped by {interrupt.signal_name} at step {completed_steps}; checkpoint saved in "
             f"{args.output_dir}, continue with --resume_from_checkpoint latest"
         )
+        # Processes leave together: a gloo process group torn down while its peer still talks to it can abort the peer
+        accelerator.wait_for_everyone()
         accelerator.end_training()
         return interrupt.exit_code
 
@@ -332,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"eval_loss": eval_loss, "perplexity": perplexity, "step": completed_steps}, file, indent=2)
         with open(os.path.join(args.output_dir, "log_history.json"), "w", encoding="utf-8") as file:
             json.dump(log_history, file, indent=2)
+    accelerator.wait_for_everyone()
     accelerator.end_training()
     return 0
 
