@@ -468,6 +468,26 @@ class GenerationTesterMixin:
             torch.testing.assert_close(layer_1.keys, layer_2.keys)
             torch.testing.assert_close(layer_1.values, layer_2.values)
 
+    def _candidate_decoding_kwargs(self, do_sample, **generate_kwargs):
+        """
+        The `generate` arguments of upstream's assisted and prompt-lookup tests: no eos, 4 new tokens (at least two
+        forward passes of the main model), every output, the cache, and upstream's logits processors.
+        """
+        return {
+            "eos_token_id": -1,
+            "max_new_tokens": 4,
+            "num_beams": 1,
+            "do_sample": do_sample,
+            "output_scores": True,
+            "output_logits": True,
+            "output_hidden_states": True,
+            "output_attentions": self.has_attentions,
+            "return_dict_in_generate": True,
+            "use_cache": True,
+            **LOGITS_PROCESSOR_KWARGS,
+            **generate_kwargs,
+        }
+
     @parameterized.expand([("random",), ("same",)])
     @pytest.mark.generate
     def test_assisted_decoding_matches_greedy_search(self, assistant_type):
@@ -485,20 +505,7 @@ class GenerationTesterMixin:
             config.is_decoder = True
             model = model_class._from_config(config, attn_implementation="eager").to(torch_device).eval()
             set_model_for_less_flaky_test(model)
-            # No eos, two draft tokens per assistant call, at least two forward passes of the main model.
-            generation_kwargs = {
-                "eos_token_id": -1,
-                "max_new_tokens": 4,
-                "num_beams": 1,
-                "do_sample": False,
-                "output_scores": True,
-                "output_logits": True,
-                "output_hidden_states": True,
-                "output_attentions": self.has_attentions,
-                "return_dict_in_generate": True,
-                "use_cache": True,
-                **LOGITS_PROCESSOR_KWARGS,
-            }
+            generation_kwargs = self._candidate_decoding_kwargs(do_sample=False)
             greedy = model.generate(**generation_kwargs, **inputs_dict)
             assistant = model if assistant_type == "same" else model_class(model.config).to(torch_device).eval()
             assistant.config._attn_implementation = "eager"
@@ -645,20 +652,7 @@ class GenerationTesterMixin:
             model = model_class._from_config(config, attn_implementation="eager").to(torch_device).eval()
             model.generation_config.num_assistant_tokens = 2
             model.generation_config.num_assistant_tokens_schedule = "constant"
-            generation_kwargs = {
-                "eos_token_id": -1,
-                "max_new_tokens": 4,
-                "num_beams": 1,
-                "do_sample": True,
-                "assistant_model": model,
-                "output_scores": True,
-                "output_logits": True,
-                "output_hidden_states": True,
-                "output_attentions": self.has_attentions,
-                "return_dict_in_generate": True,
-                "use_cache": True,
-                **LOGITS_PROCESSOR_KWARGS,
-            }
+            generation_kwargs = self._candidate_decoding_kwargs(do_sample=True, assistant_model=model)
             assisted = model.generate(**generation_kwargs, **inputs_dict)
             self._check_generate_outputs(assisted, model.config, use_cache=True)
 
@@ -681,20 +675,7 @@ class GenerationTesterMixin:
                 self.skipTest(reason=f"{model_class.__name__} doesn't support caching")
             config.is_decoder = True
             model = model_class(config).to(torch_device).eval()
-            # No eos, and at least two forward passes of the model.
-            generation_kwargs = {
-                "eos_token_id": -1,
-                "max_new_tokens": 4,
-                "num_beams": 1,
-                "do_sample": False,
-                "output_scores": True,
-                "output_logits": True,
-                "output_hidden_states": True,
-                "output_attentions": self.has_attentions,
-                "return_dict_in_generate": True,
-                "use_cache": True,
-                **LOGITS_PROCESSOR_KWARGS,
-            }
+            generation_kwargs = self._candidate_decoding_kwargs(do_sample=False)
             greedy = model.generate(**generation_kwargs, **inputs_dict)
             prompt_lookup = model.generate(**generation_kwargs, **inputs_dict, prompt_lookup_num_tokens=2)
             # Mixture-of-experts layers (a config with an experts implementation) round differently per shape.
