@@ -41,12 +41,12 @@ import tempfile
 from pathlib import Path
 
 from arlow_repo_paths import MODEL_DIR, REPO_ROOT, parse_python, relative, run_check
+from run_upstream_checks import CHECKOUT_ENV, PreparationError, prepare_trees, upstream_tool_environment
 
 
 MODULAR_FILE = MODEL_DIR / "modular_arlow.py"
 GENERATED_FILES = (MODEL_DIR / "modeling_arlow.py",)
 RECORD = REPO_ROOT / "utils" / "modular_conversion_record.json"
-UPSTREAM_CHECKOUT_ENV = "TRANSFORMERS_UPSTREAM_CHECKOUT"
 MODULAR_IN_TREE = "src/transformers/models/arlow/modular_arlow.py"
 # The first lines upstream's converter writes at the top of every file it generates
 GENERATED_HEADER_LINE = f"#           This file was automatically generated from {MODULAR_IN_TREE}."
@@ -109,7 +109,7 @@ def offline_problems(modular: Path, generated: tuple[Path, ...], record_path: Pa
     problems = []
     regenerate = (
         f"edit {relative(modular)} and regenerate with upstream's converter "
-        f"({UPSTREAM_CHECKOUT_ENV}=<checkout> python utils/check_modular_conversion.py --fix_and_overwrite)"
+        f"({CHECKOUT_ENV}=<checkout> python utils/check_modular_conversion.py --fix_and_overwrite)"
     )
     for path in generated:
         if GENERATED_HEADER_LINE not in path.read_text(encoding="utf-8").splitlines()[:6]:
@@ -143,87 +143,42 @@ def offline_problems(modular: Path, generated: tuple[Path, ...], record_path: Pa
     return problems
 
 
-def upstream_environment(tree: Path) -> dict[str, str]:
-    """Upstream's tools import `transformers` from the tree they run in and call `ruff` from PATH."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree / "src"), env.get("PYTHONPATH")]))
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
-
-
-def prepare_upstream_tree(checkout: Path, workdir: Path, with_history: bool) -> Path:
+def run_upstream_tool(checkout: Path, script: str, generated: tuple[Path, ...] = ()) -> tuple[int, str]:
     """
-    A copy of the checkout's `src/`, `utils/` and project files with the contribution's patch applied. With
-    `with_history`, the copy is a git repository whose branch `main` holds the checkout and whose `HEAD` adds the
-    patch on top, as upstream's `check_modular_conversion.py` expects (it compares against `main`).
+    Runs one of upstream's modular tools on Arlow's modular file in the patched copy of `checkout` that
+    `run_upstream_checks.prepare_trees` makes (branch `main` the untouched checkout, the patch committed on top, as
+    upstream's `check_modular_conversion.py` expects). Copies the tree's version of each of `generated` back into the
+    repository where it differs. Returns the tool's exit status and output.
     """
-    if not (checkout / "utils" / "modular_model_converter.py").is_file():
-        raise ValueError(f"{UPSTREAM_CHECKOUT_ENV}={checkout} has no utils/modular_model_converter.py")
-    tree = workdir / "transformers"
-    tree.mkdir()
-    for name in ("src", "utils", "pyproject.toml", "setup.py"):
-        source = checkout / name
-        if source.is_dir():
-            shutil.copytree(source, tree / name, symlinks=True)
-        elif source.is_file():
-            shutil.copy2(source, tree / name)
-    patch = workdir / "arlow.patch"
-    subprocess.run(
-        [sys.executable, str(REPO_ROOT / "utils" / "integrated_tree.py"), "patch", "--output", str(patch)],
-        check=True,
-        capture_output=True,
-    )
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=check", "-c", "user.email=check@localhost", *args], cwd=tree,
-                       check=True, capture_output=True)  # fmt: skip
-
-    if not with_history:
-        git("apply", "--include=src/*", str(patch))
-        return tree
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("commit", "-q", "-m", "upstream")
-    git("checkout", "-q", "-b", "arlow")
-    git("apply", "--include=src/*", str(patch))
-    git("add", "-A")
-    git("commit", "-q", "-m", "arlow")
-    return tree
-
-
-def run_upstream_tool(tree: Path, script: str) -> subprocess.CompletedProcess:
-    """Runs one of upstream's modular tools on Arlow's modular file inside `tree`."""
-    command = [sys.executable, script, "--files", MODULAR_IN_TREE, "--num_workers", "1"]
-    return subprocess.run(command, cwd=tree, env=upstream_environment(tree), capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
+        _, tree = prepare_trees(checkout, Path(workdir))
+        command = [sys.executable, script, "--files", MODULAR_IN_TREE, "--num_workers", "1"]
+        result = subprocess.run(command, cwd=tree, env=upstream_tool_environment(tree), capture_output=True, text=True)
+        for path in generated:
+            output = tree / "src" / "transformers" / "models" / "arlow" / path.name
+            if result.returncode == 0 and output.read_bytes() != path.read_bytes():
+                shutil.copyfile(output, path)
+    return result.returncode, result.stdout + result.stderr
 
 
 def upstream_problems(checkout: Path) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
-        tree = prepare_upstream_tree(checkout, Path(workdir), with_history=True)
-        result = run_upstream_tool(tree, "utils/check_modular_conversion.py")
-    if result.returncode == 0:
+    returncode, output = run_upstream_tool(checkout, "utils/check_modular_conversion.py")
+    if returncode == 0:
         return []
-    return [f"upstream's utils/check_modular_conversion.py on {checkout} failed:\n{result.stdout}{result.stderr}"]
+    return [f"upstream's utils/check_modular_conversion.py on {checkout} failed:\n{output}"]
 
 
 def regenerate(checkout: Path, modular: Path, generated: tuple[Path, ...], record: Path) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix="arlow-modular-") as workdir:
-        tree = prepare_upstream_tree(checkout, Path(workdir), with_history=False)
-        result = run_upstream_tool(tree, "utils/modular_model_converter.py")
-        if result.returncode != 0:
-            raise RuntimeError(f"upstream's modular_model_converter.py failed:\n{result.stdout}{result.stderr}")
-        changed = []
-        for path in generated:
-            output = tree / "src" / "transformers" / "models" / "arlow" / path.name
-            if output.read_bytes() != path.read_bytes():
-                shutil.copyfile(output, path)
-                changed.append(relative(path))
+    before = {path: path.read_bytes() for path in generated}
+    returncode, output = run_upstream_tool(checkout, "utils/modular_model_converter.py", generated)
+    if returncode != 0:
+        raise RuntimeError(f"upstream's modular_model_converter.py failed:\n{output}")
     write_record(record, modular, generated, converter=f"utils/modular_model_converter.py of {checkout}")
-    return changed
+    return [relative(path) for path in generated if path.read_bytes() != before[path]]
 
 
 def upstream_checkout() -> Path | None:
-    value = os.environ.get(UPSTREAM_CHECKOUT_ENV)
+    value = os.environ.get(CHECKOUT_ENV)
     return Path(value) if value else None
 
 
@@ -232,7 +187,10 @@ def check(args: argparse.Namespace) -> list[str]:
     problems = offline_problems(args.modular, generated, args.record)
     checkout = upstream_checkout()
     if checkout is not None and args.modular == MODULAR_FILE:
-        problems += upstream_problems(checkout)
+        try:
+            problems += upstream_problems(checkout)
+        except PreparationError as error:
+            problems.append(f"upstream's check could not run: {error}")
     return problems
 
 
@@ -240,7 +198,7 @@ def fix(args: argparse.Namespace) -> list[str]:
     checkout = upstream_checkout()
     if checkout is None:
         print(
-            f"check_modular_conversion: regenerating needs upstream's converter: set {UPSTREAM_CHECKOUT_ENV} to an "
+            f"check_modular_conversion: regenerating needs upstream's converter: set {CHECKOUT_ENV} to an "
             "upstream checkout; checking only."
         )
         return []

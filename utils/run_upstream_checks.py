@@ -258,15 +258,15 @@ def prepare_trees(checkout: Path, work_dir: Path) -> tuple[Path, Path]:
     return untouched, patched
 
 
-def run_check(tree: Path, script: str, default_args: tuple[str, ...], timeout: float, trees: list[Path]) -> CheckRun:
-    """Runs `utils/<script>` from `tree`'s root the way upstream's Makefile does (its own `src` first on the path)."""
-    path = tree / "utils" / script
-    if not path.is_file():
-        return CheckRun(None)
-    env = {
+def upstream_tool_environment(tree: Path) -> dict[str, str]:
+    """
+    The environment upstream's tools run in from `tree`'s root, as upstream's Makefile runs them: `transformers` imported
+    from the tree's own `src`, and `ruff` (which the checks and the modular converter call by name) from this
+    environment.
+    """
+    return {
         **os.environ,
         "PYTHONPATH": str(tree / "src"),
-        # the checks call `ruff` (and the converter `ruff format`) by name: the environment's own tools
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "HF_HUB_OFFLINE": "1",
         "TQDM_DISABLE": "1",
@@ -274,6 +274,14 @@ def run_check(tree: Path, script: str, default_args: tuple[str, ...], timeout: f
         "TERM": "dumb",
         "COLUMNS": "1000",
     }
+
+
+def run_check(tree: Path, script: str, default_args: tuple[str, ...], timeout: float, trees: list[Path]) -> CheckRun:
+    """Runs `utils/<script>` from `tree`'s root the way upstream's Makefile does (its own `src` first on the path)."""
+    path = tree / "utils" / script
+    if not path.is_file():
+        return CheckRun(None)
+    env = upstream_tool_environment(tree)
     if script in STAGED_CHECKS:
         command = [sys.executable, "-c", STAGE_RUNNER, script, STAGED_CHECKS[script]]
     else:
