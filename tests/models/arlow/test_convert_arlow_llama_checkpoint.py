@@ -14,10 +14,14 @@
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
 
+import transformers
 from transformers import (
     ArlowConfig,
     ArlowForCausalLM,
@@ -273,21 +277,39 @@ class ConvertArlowLlamaCheckpointTest(unittest.TestCase):
         self.assertEqual([path.name for path in output_dir.iterdir()], ["keep.txt"])
         self.assertEqual(sorted(path.name for path in self.tmp.iterdir()), ["arlow", "taken"])
 
+    def run_command_line(self, *arguments):
+        """Runs the converter as its users do, `python -m ...`, in a fresh process on this tree's `transformers`.
+
+        In-process capture would not do: upstream's pytest configuration turns on live logging (`log_cli`), and each
+        warning it prints resets `sys.stdout` to pytest's own capture, taking the command's output away from a
+        `contextlib.redirect_stdout`.
+        """
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(transformers.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+            ),
+            "HF_HUB_OFFLINE": "1",
+        }
+        command = [sys.executable, "-m", "transformers.models.arlow.convert_arlow_llama_checkpoint", *arguments]
+        return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+
     def test_command_line(self):
         _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=True)
         arguments = ["to-llama", "--input_dir", str(self.tmp / "arlow"), "--output_dir", str(self.tmp / "llama")]
-        stderr = io.StringIO()
-        with contextlib.redirect_stderr(stderr):
-            self.assertEqual(main(arguments), 1)
-        self.assertIn("error: ", stderr.getvalue())
-        self.assertIn("--drop_cross_attention", stderr.getvalue())
+        refused = self.run_command_line(*arguments)
+        self.assertEqual(refused.returncode, 1, refused.stderr)
+        self.assertIn("error: ", refused.stderr)
+        self.assertIn("--drop_cross_attention", refused.stderr)
         self.assertFalse((self.tmp / "llama").exists())
 
-        with contextlib.redirect_stdout(io.StringIO()) as stdout:
-            self.assertEqual(_quietly(main, arguments + ["--drop-cross-attention"]), 0)
-        self.assertIn("Wrote the Llama checkpoint", stdout.getvalue())
+        converted = self.run_command_line(*arguments, "--drop-cross-attention")
+        self.assertEqual(converted.returncode, 0, converted.stderr)
+        self.assertIn(f"Wrote the Llama checkpoint to {self.tmp / 'llama'}", converted.stdout)
+        self.assertIn("Leaving out the cross-attention blocks", converted.stderr)
         self.assertTrue((self.tmp / "llama" / "model.safetensors").is_file())
 
+        # argparse's help exits before any conversion (and any logging), so it is safe to run in-process
         with contextlib.redirect_stdout(io.StringIO()) as stdout, self.assertRaises(SystemExit) as context:
             main(["--help"])
         self.assertEqual(context.exception.code, 0)
