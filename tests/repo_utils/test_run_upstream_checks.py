@@ -16,6 +16,7 @@ Tests of `utils/run_upstream_checks.py` without an upstream checkout: how it rea
 output, and tells the contribution's findings from a checkout's own failures, on small fake outputs and fake checkouts.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -236,3 +237,52 @@ def test_hunk_positions_moved_by_the_patch_are_not_findings():
     untouched = output('@@ -1131,40 +1131,40 @@\n-        ("qwen3_omni_moe", "Qwen3OmniMoeProcessor"),\n')
     patched = output('@@ -1133,40 +1133,40 @@\n-        ("qwen3_omni_moe", "Qwen3OmniMoeProcessor"),\n')
     assert compare("auto_mappings", CheckRun(1, untouched), CheckRun(1, patched)).findings == []
+
+
+def test_model_tester_check_runs_on_the_models_own_test_modules(tmp_path, monkeypatch):
+    """
+    Upstream's `check_model_tester.py` imports every model's test module and stops at the first that cannot be
+    imported here; run on the model's own modules, it reaches the model on the patched tree and finds nothing on the
+    untouched one. The checkout lacks the sdist's `tests/distributed_testing_utils.py`: both trees get the stand-in,
+    the patch does not.
+    """
+    checkout = tmp_path / "checkout"
+    write(checkout / "src" / "transformers" / "__init__.py", "")
+    write(checkout / "tests" / "models" / "aaa_audio" / "test_modeling_aaa_audio.py", "import librosa_not_installed\n")
+    write(
+        checkout / "utils" / "check_model_tester.py",
+        dedent(
+            """
+            import glob, os, runpy
+
+            failures = []
+            for test_file in glob.glob(os.path.join("tests", "models", "**", "test_modeling_*.py")):
+                failures += runpy.run_path(test_file).get("TOO_LARGE", [])
+            if failures:
+                raise Exception("\\n".join(failures))
+            """
+        ),
+    )
+
+    def fake_patch(checkout_dir, output_path):
+        output_path.write_text(
+            "diff --git a/tests/models/arlow/test_modeling_arlow.py b/tests/models/arlow/test_modeling_arlow.py\n"
+            "new file mode 100644\n"
+            "--- /dev/null\n"
+            "+++ b/tests/models/arlow/test_modeling_arlow.py\n"
+            "@@ -0,0 +1 @@\n"
+            '+TOO_LARGE = ["ArlowModelTester: max_position_embeddings = 512 is too large"]\n',
+            encoding="utf-8",
+        )
+
+    monkeypatch.setattr(upstream, "write_patch", fake_patch)
+    json_path = tmp_path / "report.json"
+    arguments = ["--checkout", str(checkout), "--checks", "model_tester", "--work_dir", str(tmp_path / "w")]
+    assert upstream.main(arguments + ["--json", str(json_path)]) == 1
+    (result,) = json.loads(json_path.read_text(encoding="utf-8"))
+    assert result["verdict"] != "fails on the untouched tree too"
+    assert any("max_position_embeddings = 512 is too large" in line for line in result["findings"])
+    assert not any("librosa_not_installed" in line for line in result["patched"]["lines"])
+    for tree in ("untouched", "patched"):
+        assert (tmp_path / "w" / tree / "tests" / "distributed_testing_utils.py").is_file()
+    assert "distributed_testing_utils" not in (tmp_path / "w" / "arlow-upstream.patch").read_text(encoding="utf-8")

@@ -67,10 +67,11 @@ if is_torch_available():
 
 class ArlowModelTester(CausalLMModelTester):
     """
-    Upstream's tiny causal-LM tester with Arlow's activation, grouped-query attention and no dropout. The main class
-    builds Arlow without cross-attention (the Llama-like model); `use_encoder_hidden_states` adds encoder states to
-    every input for a model built with it. Their length is `encoder_states_length`: upstream's common tests read
-    `encoder_seq_length` as the prompt length of an encoder-decoder model.
+    Upstream's tiny causal-LM tester with Arlow's activation, grouped-query attention, no dropout and 64 positions
+    (upstream's `utils/check_model_tester.py` asks testers for fewer than 128). The main class builds Arlow without
+    cross-attention (the Llama-like model); `use_encoder_hidden_states` adds encoder states to every input for a model
+    built with it. Their length is `encoder_states_length`: upstream's common tests read `encoder_seq_length` as the
+    prompt length of an encoder-decoder model.
     """
 
     if is_torch_available():
@@ -84,6 +85,7 @@ class ArlowModelTester(CausalLMModelTester):
         intermediate_size=37,
         hidden_act="silu",
         attention_dropout=0.0,
+        max_position_embeddings=64,
         cross_attention=False,
         use_encoder_hidden_states=False,
         encoder_states_length=5,
@@ -96,6 +98,7 @@ class ArlowModelTester(CausalLMModelTester):
             intermediate_size=intermediate_size,
             hidden_act=hidden_act,
             attention_dropout=attention_dropout,
+            max_position_embeddings=max_position_embeddings,
             cross_attention=cross_attention,
             **kwargs,
         )
