@@ -12,8 +12,10 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 # pytest over $(1), one torch thread per worker unless set; exit code 5 ("no tests ran") is a failure, not a pass.
+# CI=true unless set, as on a CI machine: transformers' logger then propagates to the root logger (`propagate = is_ci`
+# in its utils/logging.py), so a test behaves here as it does in CI, live-logged warnings included.
 define run_pytest
-rc=0; OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q -rs $(1) || rc=$$?; \
+rc=0; CI=$${CI:-true} OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q -rs $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran in $(1)"; fi; exit $$rc
 endef
 
