@@ -16,8 +16,12 @@
 import math
 
 
+# Training: never slower than Llama, and the step's peak never above Llama's, in the same run (issue #15's target).
+MIN_TRAINING_THROUGHPUT_RATIO = 1.00
+MAX_MEMORY_RATIO = 1.00
+# Decoding and the tokenizer run the same kernels as their peers, so their ratios are the machine's noise; the A/A
+# controls beside them say how large that is in each run.
 MIN_THROUGHPUT_RATIO = 0.98
-MAX_MEMORY_RATIO = 1.02
 MIN_CHECKPOINTING_REDUCTION = 0.5
 
 
@@ -25,7 +29,7 @@ def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(value) for value in values) / len(values)) if values else float("nan")
 
 
-def _throughput_target(name: str, rows: list[dict], label) -> list[dict]:
+def _throughput_target(name: str, rows: list[dict], label, minimum: float) -> list[dict]:
     ratios = [row["ratio_arlow_over_llama"] for row in rows if row["ratio_arlow_over_llama"] > 0]
     if not ratios:
         return []
@@ -45,14 +49,14 @@ def _throughput_target(name: str, rows: list[dict], label) -> list[dict]:
         )
     return [
         {
-            "target": f"{name} Arlow/Llama >= {MIN_THROUGHPUT_RATIO} (geometric mean of {len(ratios)} figures)",
+            "target": f"{name} Arlow/Llama >= {minimum:.2f} (geometric mean of {len(ratios)} figures)",
             "value": mean,
-            "passed": mean >= MIN_THROUGHPUT_RATIO,
+            "passed": mean >= minimum,
         },
         {
-            "target": f"{name} Arlow/Llama >= {MIN_THROUGHPUT_RATIO} (every figure; worst: {label(worst)})",
+            "target": f"{name} Arlow/Llama >= {minimum:.2f} (every figure; worst: {label(worst)})",
             "value": worst["ratio_arlow_over_llama"],
-            "passed": worst["ratio_arlow_over_llama"] >= MIN_THROUGHPUT_RATIO,
+            "passed": worst["ratio_arlow_over_llama"] >= minimum,
         },
         *noise,
     ]
@@ -70,7 +74,7 @@ def _memory_targets(rows: list[dict]) -> list[dict]:
     targets = [
         {
             "target": (
-                f"training-step peak memory Arlow/Llama <= {MAX_MEMORY_RATIO} (every figure; worst: {worst_label})"
+                f"training-step peak memory Arlow/Llama <= {MAX_MEMORY_RATIO:.2f} (every figure; worst: {worst_label})"
             ),
             "value": worst_ratio,
             "passed": worst_ratio <= MAX_MEMORY_RATIO,
@@ -135,10 +139,16 @@ def evaluate_targets(results: dict) -> list[dict]:
     """One entry per target and scope: what it asks, the value measured, and whether it passed (None: information)."""
     targets = []
     targets += _throughput_target(
-        "training tokens/s", results.get("training") or [], lambda row: f"{row['size']} seq {row['seq_len']}"
+        "training tokens/s",
+        results.get("training") or [],
+        lambda row: f"{row['size']} seq {row['seq_len']}",
+        MIN_TRAINING_THROUGHPUT_RATIO,
     )
     targets += _throughput_target(
-        "decoding tokens/s", results.get("decoding") or [], lambda row: f"{row['size']} {row['cache']}"
+        "decoding tokens/s",
+        results.get("decoding") or [],
+        lambda row: f"{row['size']} {row['cache']}",
+        MIN_THROUGHPUT_RATIO,
     )
     targets += _memory_targets(results.get("memory") or [])
     targets += _tokenizer_targets(results.get("tokenizer"))

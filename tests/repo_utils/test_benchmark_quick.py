@@ -254,15 +254,16 @@ def test_targets_pass_and_miss():
 
     results = {
         "training": [
-            {"size": "small", "seq_len": 128, "ratio_arlow_over_llama": 1.01},
-            {"size": "small", "seq_len": 256, "ratio_arlow_over_llama": 0.97},
+            {"size": "small", "seq_len": 128, "ratio_arlow_over_llama": 1.03},
+            {"size": "small", "seq_len": 256, "ratio_arlow_over_llama": 0.99},
         ],
         "decoding": [{"size": "small", "cache": "dynamic", "ratio_arlow_over_llama": 0.99}],
         "memory": [memory_row(128, 100, 101, 0.2), memory_row(256, 100, 105, 0.6)],
     }
     results["memory"][1]["arlow"]["checkpointing_reduction"] = 0.45  # above held stays 0.7
     verdicts = [target["passed"] for target in evaluate_targets(results)]
-    # training: mean 0.99 passes, worst 0.97 misses; decoding passes twice; memory ratio 1.05 misses;
+    # training: mean 1.01 passes, worst 0.99 misses (training asks for 1.00, decoding for 0.98); decoding 0.99 passes
+    # twice; memory ratio 1.05 misses;
     # checkpointing at the longest sequence (256) cuts 45% of the whole peak (miss) and 70% above held (pass)
     assert verdicts == [True, False, True, True, False, False, True]
 
