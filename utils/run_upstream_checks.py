@@ -18,10 +18,9 @@ checkout, the project's upstream patch (`utils/integrated_tree.py patch`) is com
 check of upstream's `make check-repository-consistency` / `check-code-quality` that applies to a model runs on both
 trees (upstream's diff-based checks thus see exactly the contribution; `check_repo.py` runs stage by stage, so that a
 stage failing on the checkout itself does not hide the later ones, and `check_model_tester.py` on the model's own test
-modules). A checkout newer or older than the pinned release
-fails some checks on its own, so only what the contribution brings is reported: the lines of a failing check that
-appear only on the patched tree or that name the model. Exit status 1 when there is such a finding, 2 when the trees
-cannot be prepared.
+modules). A checkout newer or older than the pinned release fails some checks on its own, so only what the
+contribution brings is reported: the lines of a failing check that appear only on the patched tree or that name the
+model. Exit status 1 when there is such a finding, 2 when the trees cannot be prepared.
 """
 
 from __future__ import annotations

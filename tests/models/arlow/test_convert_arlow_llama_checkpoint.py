@@ -280,15 +280,14 @@ class ConvertArlowLlamaCheckpointTest(unittest.TestCase):
     def run_command_line(self, *arguments):
         """Runs the converter as its users do, `python -m ...`, in a fresh process on this tree's `transformers`.
 
-        In-process capture would not do: upstream's pytest configuration turns on live logging (`log_cli`), and each
-        warning it prints resets `sys.stdout` to pytest's own capture, taking the command's output away from a
-        `contextlib.redirect_stdout`.
+        In-process capture would not do: upstream's pytest configuration turns on live logging (`log_cli`), on a CI
+        machine (`CI` set) transformers' warnings propagate to it, and each one it prints resets `sys.stdout` to
+        pytest's own capture, taking the command's output away from a `contextlib.redirect_stdout`.
         """
+        python_path = [str(Path(transformers.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
         environment = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                [str(Path(transformers.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
-            ),
+            "PYTHONPATH": os.pathsep.join(path for path in python_path if path),
             "HF_HUB_OFFLINE": "1",
         }
         command = [sys.executable, "-m", "transformers.models.arlow.convert_arlow_llama_checkpoint", *arguments]
