@@ -38,6 +38,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from integrated_tree import MISSING_SDIST_TEST_HELPERS
+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKOUT_ENV = "TRANSFORMERS_UPSTREAM_CHECKOUT"
@@ -110,11 +112,6 @@ glob.glob = lambda pattern, *args, **kwargs: sorted(list_files(model_pattern))
 print(f"test modules: {glob.glob(model_pattern)}")
 runpy.run_path("utils/" + script, run_name="__main__")
 """
-
-# Test helpers 5.23's own common test modules import (`test_fsdp_mixin.py`, `test_tensor_parallel_mixin.py`) that
-# some upstream checkouts lack: without them no model test module built on `CausalLMModelTester` imports. A checkout
-# that lacks one gets the stand-in in both trees, before either is committed, so the patch never carries it.
-SDIST_TEST_HELPERS = {"tests/distributed_testing_utils.py": "tests/standins/distributed_testing_utils.py"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # A unified diff's hunk positions move when the patch adds lines above the hunk; its lines are what matters.
@@ -267,7 +264,10 @@ def prepare_trees(checkout: Path, work_dir: Path) -> tuple[Path, Path]:
     untouched, patched, patch = work_dir / "untouched", work_dir / "patched", work_dir / "arlow-upstream.patch"
     write_patch(checkout, patch)
     shutil.copytree(checkout, untouched, ignore=shutil.ignore_patterns(".git", "__pycache__"), symlinks=True)
-    for helper, standin in SDIST_TEST_HELPERS.items():
+    # Without the test helpers 5.23's own mixins import, no model test module built on `CausalLMModelTester` imports.
+    # A checkout that lacks one gets the integrated tree's stand-in in both trees, before either is committed, so the
+    # patch never carries it.
+    for helper, standin in MISSING_SDIST_TEST_HELPERS.items():
         if (untouched / helper).parent.is_dir() and not (untouched / helper).exists():
             shutil.copyfile(REPO_ROOT / standin, untouched / helper)
     git(untouched, "init", "-q", "-b", "main")
