@@ -14,7 +14,8 @@
 """
 The language-modelling loss alone (forward + backward of the output projection and cross-entropy), at the shapes of
 the training benchmark: Arlow's chunked function against PyTorch's `linear_cross_entropy` with its chunking options
-and against full logits, in float32 and bfloat16. This is the measurement behind the choice made in `loss_arlow.py`.
+and against full logits, in float32 and bfloat16. This is the measurement behind the choice made in
+`examples/pytorch/language-modeling/arlow_chunked_loss.py`.
 
     python benchmark/bench_loss_operator.py [--reps 10] [--dtypes float32 bfloat16] [--output results.json]
 """
@@ -22,12 +23,15 @@ and against full logits, in float32 and bfloat16. This is the measurement behind
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import torch
 from bench_memory import cpu_step_peak_bytes
 from timing import interleaved_times, paired_ratio, summarize
 
-from transformers.models.arlow import loss_arlow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "pytorch" / "language-modeling"))
+import arlow_chunked_loss  # noqa: E402
 
 
 # (name, tokens, hidden, vocabulary): the training benchmark's sizes at 2048 tokens per step, the 4 x 256-token batch
@@ -52,7 +56,7 @@ def loss_cases(hidden_states, weight, targets) -> dict:
 
     implementations = {
         "full_logits": lambda: torch.nn.functional.cross_entropy((hidden_states @ weight.T).float(), targets),
-        "arlow": lambda: loss_arlow.chunked_causal_lm_loss(hidden_states, weight, shift_labels=targets),
+        "arlow": lambda: arlow_chunked_loss.chunked_causal_lm_loss(hidden_states, weight, shift_labels=targets),
         "torch_auto": torch_operator(),
         "torch_aspect_ratio": torch_operator(chunking_method="aspect_ratio", acc_policy="accurate"),
         "torch_rows_256": torch_operator(chunking_method=None, batch_chunk_size=256, acc_policy="accurate"),

@@ -14,12 +14,18 @@
 """Arlow and Llama built with the same hyperparameters and, with cross-attention off, the same weights."""
 
 import contextlib
+import sys
+from pathlib import Path
 
 import torch
 from bench_settings import MODEL_SIZES, BenchSettings
 from training_step import training_forward_kwargs
 
 from transformers import ArlowConfig, ArlowForCausalLM, LlamaConfig, LlamaForCausalLM
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "pytorch" / "language-modeling"))
+from arlow_chunked_loss import apply_chunked_loss  # noqa: E402
 
 
 ROPE_THETA = 100000.0  # Arlow's default base; Llama is given the same
@@ -63,7 +69,8 @@ def build_llama(size: str, settings: BenchSettings, seed: int = 0) -> LlamaForCa
 def build_arlow(size: str, settings: BenchSettings, cross_attention: bool, seed: int = 0) -> ArlowForCausalLM:
     torch.manual_seed(seed)
     config = ArlowConfig(**shared_hyperparameters(size, settings.max_positions), cross_attention=cross_attention)
-    return _instantiate(ArlowForCausalLM, config, settings)
+    # the pretraining toolkit's loss, as the scripts apply it: `skip_logits=True` computes the loss without logits
+    return apply_chunked_loss(_instantiate(ArlowForCausalLM, config, settings))
 
 
 def build_pair(size: str, settings: BenchSettings, with_control: bool = False) -> dict:

@@ -19,7 +19,8 @@ import torch
 
 
 # What each model's training forward is asked for besides the labels: Arlow computes its loss without materialising
-# the logits (`skip_logits=True`, as the pretraining scripts ask); Llama takes its standard path
+# the logits (`skip_logits=True` after `apply_chunked_loss`, as the pretraining scripts ask); Llama takes its standard
+# path
 TRAINING_FORWARD_KWARGS = {"arlow": {"skip_logits": True}}
 
 

@@ -36,6 +36,7 @@ from safetensors.torch import load_file
 EXAMPLES_DIR = Path(__file__).resolve().parent / "language-modeling"
 sys.path.insert(0, str(EXAMPLES_DIR))
 
+from arlow_chunked_loss import apply_chunked_loss  # noqa: E402
 from arlow_sharded_training import shard_model  # noqa: E402
 
 from transformers import ArlowConfig, ArlowForCausalLM  # noqa: E402
@@ -82,7 +83,7 @@ def train_steps(
     `world_size` run takes its rows of the batch. Returns the loss of the global batch at every step.
     """
     torch.manual_seed(0)
-    model = ArlowForCausalLM(tiny_config(cross_attention))
+    model = apply_chunked_loss(ArlowForCausalLM(tiny_config(cross_attention)))
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(".cross_attn" not in name)
     if sharded:

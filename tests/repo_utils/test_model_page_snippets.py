@@ -17,6 +17,7 @@ The model page's usage snippets (skip_logits, LoRA target modules, a chat templa
 
 import re
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -26,6 +27,10 @@ from transformers import ArlowConfig, ArlowForCausalLM
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "examples" / "pytorch" / "language-modeling"))
+from arlow_chunked_loss import apply_chunked_loss  # noqa: E402
+
+
 MODEL_PAGE = REPO_ROOT / "docs" / "source" / "en" / "model_doc" / "arlowgpt.md"
 FIXTURE_TOKENIZER = REPO_ROOT / "tests" / "models" / "arlow" / "fixtures" / "byte_level"
 NUM_LAYERS = 2
@@ -55,7 +60,8 @@ def tiny_model(**overrides) -> ArlowForCausalLM:
 
 
 def test_skip_logits_snippet():
-    model = tiny_model(cross_attention=False).train()
+    # the pretraining toolkit's loss, applied to the instance (examples/pytorch/language-modeling/arlow_chunked_loss.py)
+    model = apply_chunked_loss(tiny_model(cross_attention=False)).train()
     input_ids = torch.randint(0, 512, (2, 8))
     namespace = {"model": model, "input_ids": input_ids}
     exec(page_snippet("skip_logits=True"), namespace)

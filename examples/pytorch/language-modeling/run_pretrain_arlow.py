@@ -32,6 +32,7 @@ import sys
 
 import datasets
 import torch
+from arlow_chunked_loss import apply_chunked_loss
 from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
 from arlow_pretraining_setup import (
     GracefulInterrupt,
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         training_args.process_index == 0,
         training_args.main_process_first(desc="tokenizer"),
     )
-    model = build_model(run.config, tokenizer, run.attn_implementation)
+    # the training forwards pass `skip_logits=True`: the loss without the (tokens x vocabulary) logits
+    model = apply_chunked_loss(build_model(run.config, tokenizer, run.attn_implementation))
     logger.info(
         f"Training {model_args.model_preset} from scratch: {model.num_parameters():,} parameters, "
         f"attention {run.attn_implementation}, block size {run.block_size}, vocabulary {len(tokenizer)}"

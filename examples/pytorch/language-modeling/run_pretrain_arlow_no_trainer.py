@@ -36,6 +36,7 @@ import datasets
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
+from arlow_chunked_loss import apply_chunked_loss
 from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
 from arlow_pretraining_setup import (
     GracefulInterrupt,
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = shared_tokenizer(
         model_args, run, args.output_dir, accelerator.is_main_process, accelerator.main_process_first()
     )
-    model = build_model(run.config, tokenizer, run.attn_implementation)
+    # the training forwards pass `skip_logits=True`: the loss without the (tokens x vocabulary) logits
+    model = apply_chunked_loss(build_model(run.config, tokenizer, run.attn_implementation))
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs)
     logger.info(
