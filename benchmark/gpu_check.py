@@ -12,162 +12,276 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Everything that needs a CUDA GPU, in one command (`make gpu-check`), with one report:
+Everything that needs a CUDA GPU, as one offline command for a lent GPU machine that has no network.
 
-1. the flash-attention and FlexAttention tests of `tests/models/arlow` (with `RUN_SLOW=1`, which upstream's flash
-   tests need), inside the integrated tree;
-2. the chunked loss tests on CUDA (float16 + loss scale and bfloat16 against float32, the model's `skip_logits=True`);
-3. the benchmark in GPU mode, bfloat16, once with `flash_attention_2` and once with `sdpa`, MFU included (sizes medium
-   and 1b, 16384 tokens per step: the GPU preset of `bench_settings.py`).
+    python benchmark/gpu_check.py bundle            # here, with PyPI: writes build/gpu-bundle/ (`make gpu-bundle`)
+    python3 benchmark/gpu_check.py run [--out DIR]  # there, with the image's python (`make gpu-check`)
 
-    python benchmark/gpu_check.py [--output-dir build/gpu-check] [--bench-sections mfu training memory decoding]
+`bundle` gathers what the machine's image lacks: the pinned transformers sdist (the integrated tree is built from it
+there) and wheels of the packages the run imports that the image does not have (`BUNDLED_PACKAGES`), for Python 3.12
+(the image's) and for the interpreter running `bundle` (so the rehearsal here installs the same files).
 
-The report is `<output-dir>/gpu_check_report.md`: each check's command, exit status, duration and output tail, then
-the benchmark reports. Without CUDA it stops before running anything, with exit status 2.
+`run` builds the integrated tree from the bundled sdist into `build/gpu-tree/`, installs the bundled wheels with
+`pip --no-index` into `build/gpu-site/` (the interpreter's own environment is left as it is), puts both first on
+`PYTHONPATH` so the integrated transformers, with Arlow, is what every step imports, then runs the steps of `STEPS`,
+each in a process of its own under a time limit (together at most `TOTAL_LIMIT_SECONDS`). The report (`gpu-report.md`
+and `gpu-report.json` in `--out`, default `$OUT` or `build/gpu-report`) is rewritten after every step, so a step that
+hangs or a machine that is taken back still leaves the report of the steps before it. Without CUDA, the steps that
+need it are reported as "not run: no CUDA" and the others (the offline install, the import check, a tiny bfloat16
+training step) run as they would there: that is the rehearsal `tests/repo_utils/test_gpu_rehearsal.py` makes.
 """
 
 import argparse
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-INTEGRATED_TREE = REPO_ROOT / "build" / "integrated"
-BENCH_ATTENTION_BACKENDS = ("flash_attention_2", "sdpa")
-DEFAULT_BENCH_SECTIONS = ("mfu", "training", "memory", "decoding")
-OUTPUT_TAIL_CHARS = 6000
-NO_CUDA_EXIT_STATUS = 2
+sys.path.insert(0, str(REPO_ROOT / "utils"))
+
+from integrated_tree import SDIST_NAME, fetch_sdist  # noqa: E402
+
+
+BUNDLE_DIR = REPO_ROOT / "build" / "gpu-bundle"
+GPU_TREE = REPO_ROOT / "build" / "gpu-tree"
+GPU_SITE = REPO_ROOT / "build" / "gpu-site"
+WORK_DIR = REPO_ROOT / "build" / "gpu-work"
+# What the run imports that the GPU machine's image (torch 2.11, transformers 5.17, accelerate, pytest, xdist, ...)
+# lacks: the examples' data pipeline (datasets and the two packages it needs the image lacks, torchdata), upstream's
+# test modules (parameterized) and the sdist's pytest configuration (pytest-env).
+BUNDLED_PACKAGES = (
+    "datasets==5.2.0",
+    "dill==0.4.1",
+    "multiprocess==0.70.19",
+    "torchdata==0.11.0",
+    "parameterized==0.9.0",
+    "pytest-env==1.2.0",
+)
+DEVICE_PYTHON = "3.12"
+DEVICE_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+TOTAL_LIMIT_SECONDS = 480
+ATTENTION_TESTS = "sdpa or flex or flash"
+OUTPUT_TAIL_CHARS = 3000
 
 
 @dataclass
-class Check:
-    """One command of the GPU check: what it is, how to run it, and where its benchmark report lands (if any)."""
+class Step:
+    """One step of the run: a command, its time limit, and whether it needs CUDA to mean anything."""
 
     name: str
+    limit_seconds: int
     command: list[str]
-    cwd: Path
+    needs_cuda: bool = False
+    cwd: Path = REPO_ROOT
     env: dict = field(default_factory=dict)
-    report_path: Path | None = None
+    junit: Path | None = None  # the JUnit XML a pytest step writes
+    result: Path | None = None  # the JSON a measurement step writes
 
 
-def build_checks(python: str, output_dir: Path, bench_sections=DEFAULT_BENCH_SECTIONS) -> list[Check]:
-    """The checks in the order they run: attention tests, chunked-loss tests, then one benchmark per backend."""
-    pytest = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs"]
-    checks = [
-        Check(
-            "flash-attention and FlexAttention tests",
-            [*pytest, "tests/models/arlow", "-k", "flash or flex"],
-            INTEGRATED_TREE,
-            {"RUN_SLOW": "1"},
+def plan(python: str, work: Path = WORK_DIR) -> list[Step]:
+    """The steps of `run`, in order; their limits add up to at most `TOTAL_LIMIT_SECONDS`. Step outputs go to `work`,
+    so that the report folder holds only the report (the GPU machine sends back at most 8 files)."""
+    steps_script = str(REPO_ROOT / "benchmark" / "gpu_steps.py")
+    pytest = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--timeout", "120"]
+    model_tests = "tests/models/arlow/test_modeling_arlow.py"
+
+    def measure(name, limit, needs_cuda=False):
+        result = work / f"{name}.json"
+        return Step(name, limit, [python, steps_script, name, "--result", str(result)], needs_cuda, result=result)
+
+    def tests(name, limit, arguments, cwd=GPU_TREE, env=None):
+        junit = work / f"{name.split()[-1]}.xml"
+        command = [*pytest, *arguments, "--junitxml", str(junit)]
+        return Step(f"tests: {name}", limit, command, needs_cuda=True, cwd=cwd, env=env or {}, junit=junit)
+
+    demo = REPO_ROOT / "examples" / "pytorch" / "language-modeling" / "run_demo.py"
+    return [
+        Step("install", 30, [python, str(Path(__file__).resolve()), "install"]),
+        measure("environment", 20),
+        tests("attention backends", 90, ["-n", "4", model_tests, "-k", ATTENTION_TESTS], env={"RUN_SLOW": "1"}),
+        tests("other model tests", 100, ["-n", "12", model_tests, "-k", f"not ({ATTENTION_TESTS})"]),
+        tests("chunked loss", 30, ["examples/pytorch/test_arlow_chunked_loss.py"], cwd=REPO_ROOT),
+        measure("training", 90),
+        measure("loss", 40, needs_cuda=True),
+        measure("decoding", 30, needs_cuda=True),
+        Step(
+            "pretraining demo", 50, [python, str(demo), "--output_dir", str(work / "demo"), "--max_steps", "200"], True
         ),
-        Check("chunked loss on CUDA", [*pytest, "tests/models/arlow/test_chunked_loss_arlow.py"], INTEGRATED_TREE),
     ]
-    for attn in BENCH_ATTENTION_BACKENDS:
-        bench_dir = output_dir / f"benchmark_{attn}"
-        checks.append(
-            Check(
-                f"benchmark, cuda bfloat16 {attn}",
-                [
-                    python,
-                    str(REPO_ROOT / "benchmark" / "run_benchmarks.py"),
-                    "--device",
-                    "cuda",
-                    "--dtype",
-                    "bfloat16",
-                    "--attn",
-                    attn,
-                    "--sections",
-                    *bench_sections,
-                    "--output-dir",
-                    str(bench_dir),
-                ],
-                REPO_ROOT,
-                report_path=bench_dir / f"benchmark_cuda_bfloat16_{attn}.md",
-            )
-        )
-    return checks
 
 
-def require_cuda() -> str:
-    """The name of the CUDA device torch sees; raises a `RuntimeError` saying so when it sees none."""
-    import torch
+def bundle(dest: Path = BUNDLE_DIR, python: str = sys.executable) -> dict:
+    """Writes the bundle (sdist + wheels) into `dest`; returns its manifest (file names and sizes)."""
+    wheels = dest / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(fetch_sdist(), dest / SDIST_NAME)
+    download = [python, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(wheels)]
+    device = ["--python-version", DEVICE_PYTHON, "--implementation", "cp"]
+    device += [option for platform in DEVICE_PLATFORMS for option in ("--platform", platform)]
+    subprocess.run([*download, *device, *BUNDLED_PACKAGES], check=True)
+    subprocess.run([*download, *BUNDLED_PACKAGES], check=True)
+    files = {str(path.relative_to(dest)): path.stat().st_size for path in sorted(dest.rglob("*")) if path.is_file()}
+    manifest = {"files": files, "total_bytes": sum(files.values()), "packages": list(BUNDLED_PACKAGES)}
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return manifest
 
-    if not torch.cuda.is_available():
-        raise RuntimeError(
-            f"`make gpu-check` needs a CUDA GPU, but torch {torch.__version__} sees none "
-            f"(torch.cuda.is_available() is False; CUDA build: {torch.version.cuda}). Run it on a machine with one."
-        )
-    return torch.cuda.get_device_name(0)
+
+def install(bundle_dir: Path = BUNDLE_DIR, python: str = sys.executable) -> None:
+    """On the GPU machine, offline: the integrated tree from the bundled sdist, the bundled wheels into `GPU_SITE`."""
+    sdist = bundle_dir / SDIST_NAME
+    if not sdist.is_file():
+        raise SystemExit(f"error: {sdist} is missing: run `make gpu-bundle` where PyPI is reachable, and carry it.")
+    env = {**os.environ, "ARLOW_UPSTREAM_SDIST": str(sdist)}
+    tree_tool = [python, str(REPO_ROOT / "utils" / "integrated_tree.py"), "build", "--dest", str(GPU_TREE)]
+    subprocess.run(tree_tool, check=True, env=env)
+    names = [requirement.split("==")[0] for requirement in BUNDLED_PACKAGES]
+    pip = [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile", "--upgrade"]
+    pip += ["--find-links", str(bundle_dir / "wheels"), "--target", str(GPU_SITE), *names]
+    subprocess.run(pip, check=True, env={**os.environ, "PIP_NO_INDEX": "1"})
 
 
-def run_check(check: Check, log=print) -> dict:
-    log(f"== {check.name}: {' '.join(check.command)} (in {check.cwd})")
-    start = time.perf_counter()
-    completed = subprocess.run(
-        check.command,
-        cwd=check.cwd,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", **check.env},
+def step_environment(python_path: str) -> dict:
+    return {**os.environ, "PYTHONPATH": python_path, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def run_step(step: Step, env: dict, log) -> dict:
+    """Runs one step in a new process session, streaming its output; kills the whole group at its time limit."""
+    log(f"== {step.name} (limit {step.limit_seconds} s): {' '.join(step.command)}")
+    start = time.monotonic()
+    process = subprocess.Popen(
+        step.command,
+        cwd=step.cwd,
+        env={**env, **step.env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
-    seconds = time.perf_counter() - start
-    log(f"   exit status {completed.returncode} after {seconds:.0f} s")
-    return {"returncode": completed.returncode, "seconds": seconds, "output": completed.stdout}
+    lines = []
+
+    def pump():
+        for line in process.stdout:
+            lines.append(line)
+            log(line.rstrip("\n"))
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        returncode = process.wait(timeout=step.limit_seconds)
+        status = "passed" if returncode == 0 else f"failed (exit status {returncode})"
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        status = f"timed out after {step.limit_seconds} s"
+    reader.join(timeout=5)
+    seconds = time.monotonic() - start
+    log(f"   {status} after {seconds:.0f} s")
+    return {"status": status, "seconds": round(seconds, 1), "output_tail": "".join(lines)[-OUTPUT_TAIL_CHARS:]}
 
 
-def markdown_report(device_name: str, checks: list[Check], results: list[dict]) -> str:
-    """The report: a summary table, then each check's command and output tail, then the benchmark reports."""
-    lines = [
-        "# Arlow GPU check",
-        "",
-        f"- Device: {device_name}",
-        f"- Date (UTC): {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
-        "",
-        "| check | exit status | seconds |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {c.name} | {r['returncode']} | {r['seconds']:.0f} |" for c, r in zip(checks, results)]
-    for check, result in zip(checks, results):
-        env = " ".join(f"{key}={value}" for key, value in check.env.items())
-        command = " ".join(check.command)
-        lines += [
-            "",
-            f"## {check.name}",
-            "",
-            f"`cd {check.cwd} && {env + ' ' if env else ''}{command}`: exit status {result['returncode']}",
-            "",
-            "```",
-            result["output"][-OUTPUT_TAIL_CHARS:].rstrip(),
-            "```",
-        ]
-        if check.report_path is not None and check.report_path.exists():
-            lines += ["", check.report_path.read_text(encoding="utf-8")]
+def junit_summary(path: Path, flash_attn_present: bool) -> dict:
+    """Counts per attention backend (read from the test names) of passed, failed and skipped tests."""
+    counts = {}
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        name = case.get("name", "").lower()
+        backend = next((b for b in ("flash", "flex", "sdpa") if b in name), "eager and common")
+        if backend == "flash" and not flash_attn_present:
+            backend = "flash (FA2/FA3): not run, flash-attn absent"
+        outcome = "passed"
+        for tag, label in (("failure", "failed"), ("error", "failed"), ("skipped", "skipped")):
+            if case.find(tag) is not None:
+                outcome = label
+        counts.setdefault(backend, {"passed": 0, "failed": 0, "skipped": 0})[outcome] += 1
+    return counts
+
+
+def markdown(report: dict) -> str:
+    lines = ["# Arlow GPU check", "", f"Started {report['started']} (UTC); limits add up to {report['limit']} s.", ""]
+    lines += ["| step | status | seconds | limit |", "|---|---|---|---|"]
+    lines += [f"| {s['name']} | {s['status']} | {s.get('seconds', '')} | {s['limit']} |" for s in report["steps"]]
+    for step in report["steps"]:
+        lines += ["", f"## {step['name']}", "", f"Status: {step['status']}"]
+        for key in ("tests", "results"):
+            if step.get(key):
+                lines += ["", "```json", json.dumps(step[key], indent=2, default=str), "```"]
+        if step.get("output_tail") and not step["status"].startswith("passed"):
+            lines += ["", "Output (end):", "", "```", step["output_tail"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None, run=run_check, cuda_device=require_cuda) -> int:
+def write_report(out: Path, report: dict) -> None:
+    (out / "gpu-report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    (out / "gpu-report.md").write_text(markdown(report), encoding="utf-8")
+
+
+def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
+    """Runs `steps` in order, rewriting the report after each; returns 1 if any step that ran did not pass."""
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = (out / "gpu-check.log").open("a", encoding="utf-8")
+
+    def log(text):
+        print(text, flush=True)
+        log_file.write(text + "\n")
+        log_file.flush()
+
+    report = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "limit": sum(s.limit_seconds for s in steps),
+        "steps": [{"name": s.name, "status": "pending", "limit": s.limit_seconds} for s in steps],
+    }
+    write_report(out, report)
+    env = step_environment(python_path)
+    flash_attn_present = False
+    for step, entry in zip(steps, report["steps"]):
+        if step.needs_cuda and not cuda:
+            entry["status"] = "not run: no CUDA"
+        else:
+            for stale in (step.junit, step.result):
+                if stale is not None:
+                    stale.unlink(missing_ok=True)
+            entry.update(run_step(step, env, log))
+            if step.junit is not None and step.junit.is_file():
+                entry["tests"] = junit_summary(step.junit, flash_attn_present)
+            if step.result is not None and step.result.is_file():
+                entry["results"] = json.loads(step.result.read_text(encoding="utf-8"))
+                flash_attn_present |= not str(entry["results"].get("flash_attn_version", "absent")).startswith(
+                    "absent"
+                )
+        write_report(out, report)
+    log_file.close()
+    return int(any(e["status"].startswith(("failed", "timed out")) for e in report["steps"]))
+
+
+def cuda_available(python: str, python_path: str) -> bool:
+    probe = [python, "-c", "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"]
+    return subprocess.run(probe, env=step_environment(python_path)).returncode == 0
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "build" / "gpu-check")
-    parser.add_argument("--bench-sections", nargs="+", default=list(DEFAULT_BENCH_SECTIONS))
+    parser.add_argument("command", choices=("bundle", "install", "run"))
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or REPO_ROOT / "build" / "gpu-report"))
+    parser.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR)
     args = parser.parse_args(argv)
-    try:
-        device_name = cuda_device()
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return NO_CUDA_EXIT_STATUS
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    checks = build_checks(sys.executable, args.output_dir, tuple(args.bench_sections))
-    results = [run(check) for check in checks]
-    report_path = args.output_dir / "gpu_check_report.md"
-    report_path.write_text(markdown_report(device_name, checks, results), encoding="utf-8")
-    failed = [check.name for check, result in zip(checks, results) if result["returncode"] != 0]
-    print(f"Wrote {report_path}" + (f"; failed: {', '.join(failed)}" if failed else "; every check passed"))
-    return 1 if failed else 0
+    if args.command == "bundle":
+        manifest = bundle(args.bundle_dir)
+        print(f"Wrote {args.bundle_dir}: {len(manifest['files'])} files, {manifest['total_bytes'] / 2**20:.1f} MiB")
+        return 0
+    if args.command == "install":
+        install(args.bundle_dir)
+        return 0
+    python_path = os.pathsep.join([str(GPU_TREE / "src"), str(GPU_SITE)])
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    return run(args.out.resolve(), plan(sys.executable), python_path, cuda_available(sys.executable, python_path))
 
 
 if __name__ == "__main__":
