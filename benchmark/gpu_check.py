@@ -88,7 +88,8 @@ class Step:
 
 
 def plan(python: str, work: Path = WORK_DIR) -> list[Step]:
-    """The steps of `run`, in order; their limits add up to at most `TOTAL_LIMIT_SECONDS`. Step outputs go to `work`,
+    """The steps of `run`, in order (the first, the offline install, must pass for any other to run); their limits
+    add up to at most `TOTAL_LIMIT_SECONDS`. Step outputs go to `work`,
     so that the report folder holds only the report (the GPU machine sends back at most 8 files)."""
     steps_script = str(REPO_ROOT / "benchmark" / "gpu_steps.py")
     pytest = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--timeout", "120"]
@@ -244,6 +245,8 @@ def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
     for step, entry in zip(steps, report["steps"]):
         if step.needs_cuda and not cuda:
             entry["status"] = "not run: no CUDA"
+        elif report["steps"][0]["status"] != "passed" and entry is not report["steps"][0]:
+            entry["status"] = f"not run: {steps[0].name} did not pass"
         else:
             for stale in (step.junit, step.result):
                 if stale is not None:

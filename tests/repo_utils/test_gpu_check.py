@@ -103,3 +103,13 @@ def test_training_flops_count_every_linear_layer_once_and_the_attention_scores()
     # per layer: q and o 64x64, k and v 64x16 (4 key/value heads of width 4), gate/up/down 64x128; tied output 512x64
     linear = 2 * (2 * 64 * 64 + 2 * 64 * 16 + 3 * 64 * 128) + 512 * 64
     assert gpu_steps.training_flops_per_token(model, 16) == 6 * linear + 12 * 2 * 64 * 16
+
+
+def test_without_the_bundle_the_install_fails_naming_the_fix_and_nothing_else_runs(tmp_path):
+    steps = gpu_check.plan(sys.executable, tmp_path / "work")
+    steps[0].command += ["--bundle-dir", str(tmp_path / "no-bundle")]
+    assert gpu_check.run(tmp_path / "out", steps[:2], python_path="", cuda=False) == 1
+    report = json.loads((tmp_path / "out" / "gpu-report.json").read_text())
+    assert report["steps"][0]["status"] == "failed (exit status 1)"
+    assert "run `make gpu-bundle`" in report["steps"][0]["output_tail"]
+    assert report["steps"][1]["status"] == "not run: install did not pass"
