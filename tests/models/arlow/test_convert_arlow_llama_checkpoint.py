@@ -11,306 +11,110 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-import contextlib
-import io
-import json
 import os
 import subprocess
 import sys
-import tempfile
-import unittest
-from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
 
 import transformers
-from transformers import (
-    ArlowConfig,
-    ArlowForCausalLM,
-    ArlowTokenizer,
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    LlamaConfig,
-    LlamaForCausalLM,
-    PreTrainedTokenizerFast,
-    is_torch_available,
-)
-from transformers.testing_utils import require_tokenizers, require_torch
+from transformers import ArlowConfig, ArlowForCausalLM, ArlowTokenizer, AutoModelForCausalLM, AutoTokenizer
+from transformers.models.arlow import convert_arlow_llama_checkpoint as converter
 
 
-if is_torch_available():
-    import torch
-    from safetensors.torch import load_file
-
-    from transformers.models.arlow.convert_arlow_llama_checkpoint import (
-        CheckpointConversionError,
-        convert_arlow_to_llama,
-        convert_llama_to_arlow,
-        main,
-    )
+CORPUS = ["Plants create energy through photosynthesis.", "The quick brown fox, 1234 times!", "def f(a):\n  return a"]
+SHAPE = {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4}
+SHAPE |= {"num_key_value_heads": 2, "max_position_embeddings": 64}
+to_llama, from_llama = converter.convert_arlow_to_llama, converter.convert_llama_to_arlow
 
 
-CORPUS = [
-    "Plants create energy through a process known as photosynthesis.",
-    "The quick brown fox jumps over the lazy dog, 1234 times!",
-    "def add(a, b):\n    return a + b\n",
-] * 4
-CHAT_TEMPLATE = "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}"
-TINY_SHAPE = {
-    "hidden_size": 32,
-    "intermediate_size": 48,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 64,
-}
-CROSS_ATTENTION_NAMES = ("cross_attn.q_proj", "cross_attn.k_proj", "cross_attn.v_proj", "cross_attn.o_proj")
-
-
-def _tiny_arlow_checkpoint(directory, seed=0, dtype=None, **overrides):
-    """Saves a tiny Arlow causal LM (float32 or `dtype`) with a trained byte-level tokenizer and a chat template."""
-    tokenizer = ArlowTokenizer().train_new_from_iterator(CORPUS, vocab_size=300, min_frequency=1)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    config = ArlowConfig(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        **{**TINY_SHAPE, **overrides},
-    )
-    torch.manual_seed(seed)
-    model = ArlowForCausalLM(config).eval()
-    # Larger weights than the default init, so that the logits are well apart and greedy decoding has no ties
-    with torch.no_grad():
-        for parameter in model.parameters():
-            if parameter.dim() == 2:
-                parameter.normal_(0.0, 0.3)
-    if dtype is not None:
-        model.to(dtype)
-    model.save_pretrained(directory)
+def save_arlow(directory, dtype=torch.float32, **overrides):
+    """A tiny Arlow causal LM saved with a byte-level BPE tokenizer trained here and a chat template."""
+    tokenizer = ArlowTokenizer().train_new_from_iterator(CORPUS * 4, vocab_size=300, min_frequency=1)
+    tokenizer.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    ids = {f"{name}_token_id": getattr(tokenizer, f"{name}_token_id") for name in ("pad", "bos", "eos")}
+    model = ArlowForCausalLM(ArlowConfig(vocab_size=len(tokenizer), **ids, **SHAPE, **overrides)).eval()
+    model.to(dtype).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return model, tokenizer
 
 
-def _tiny_llama_checkpoint(directory, **overrides):
-    config = LlamaConfig(vocab_size=128, **{**TINY_SHAPE, **overrides})
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config).eval()
-    model.save_pretrained(directory)
-    return model
+def run_converter(*arguments):
+    """The command line as users run it. Not in-process: on CI, transformers' warnings reach pytest's live log
+    (`log_cli`), which resets `sys.stdout` to pytest's capture, so a `redirect_stdout` loses the command's output."""
+    path = [os.path.dirname(os.path.dirname(transformers.__file__)), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "transformers.models.arlow.convert_arlow_llama_checkpoint", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
-def _quietly(function, *args, **kwargs):
-    with contextlib.redirect_stderr(io.StringIO()):
-        return function(*args, **kwargs)
+@pytest.mark.parametrize("tied, dtype", [(True, torch.float32), (False, torch.float32), (True, torch.bfloat16)])
+def test_round_trip_is_bit_exact(tmp_path, tied, dtype):
+    save_arlow(tmp_path / "arlow", dtype, cross_attention=False, tie_word_embeddings=tied)
+    to_llama(tmp_path / "arlow", tmp_path / "llama")
+    from_llama(tmp_path / "llama", tmp_path / "again")
+    original, again = (load_file(tmp_path / name / "model.safetensors") for name in ("arlow", "again"))
+    assert sorted(original) == sorted(again) and ("lm_head.weight" not in original) == tied
+    for name, tensor in original.items():
+        assert tensor.dtype == again[name].dtype == dtype and torch.equal(tensor, again[name]), name
+    for file in ("config.json", "generation_config.json", "tokenizer.json"):
+        assert (tmp_path / "arlow" / file).read_text() == (tmp_path / "again" / file).read_text(), file
 
 
-@require_torch
-@require_tokenizers
-class ConvertArlowLlamaCheckpointTest(unittest.TestCase):
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory()
-        self.tmp = Path(self._tmp.name)
-        self.input_ids = torch.tensor([[1, 17, 42, 7, 99, 5, 23]])
+def test_command_line_export_is_a_llama_with_the_same_outputs(tmp_path):
+    arlow, tokenizer = save_arlow(tmp_path / "arlow")  # cross_attention=True, the default
+    llama_dir = tmp_path / "llama"
+    arguments = ["to-llama", "--input_dir", str(tmp_path / "arlow"), "--output_dir", str(llama_dir)]
+    refused = run_converter(*arguments)
+    assert refused.returncode == 1 and not llama_dir.exists()
+    assert all(p in refused.stderr for p in ("error: ", "cross_attention=True", "10 tensors", "cross_attn.q_proj"))
+    converted = run_converter(*arguments, "--drop-cross-attention")
+    assert converted.returncode == 0, converted.stderr
+    assert f"Wrote the Llama checkpoint to {llama_dir}" in converted.stdout
+    assert "Leaving out the cross-attention blocks" in converted.stderr and "from-llama" in run_converter("-h").stdout
+    assert "Arlow" not in (llama_dir / "tokenizer_config.json").read_text()
+    llama, llama_tokenizer = AutoModelForCausalLM.from_pretrained(llama_dir), AutoTokenizer.from_pretrained(llama_dir)
+    assert (type(llama).__name__, type(llama_tokenizer)) == ("LlamaForCausalLM", transformers.PreTrainedTokenizerFast)
+    for text in CORPUS + ["Unseen wörds 🙂 and\ttabs."]:
+        assert llama_tokenizer(text)["input_ids"] == tokenizer(text)["input_ids"], text
+    hi = [{"role": "user", "content": "hi"}]
+    assert [t.apply_chat_template(hi, tokenize=False) for t in (llama_tokenizer, tokenizer)] == ["user: hi\n"] * 2
+    assert llama_tokenizer.special_tokens_map == tokenizer.special_tokens_map
+    input_ids = torch.tensor([tokenizer("Plants create")["input_ids"]])
+    assert torch.equal(llama(input_ids).logits, arlow(input_ids).logits)
+    assert torch.equal(llama.generate(input_ids, max_new_tokens=8), arlow.generate(input_ids, max_new_tokens=8))
+    # back to Arlow with fresh cross-attention blocks: the same model until encoder states are passed
+    from_llama(llama_dir, tmp_path / "again", add_cross_attention=True)
+    again = ArlowForCausalLM.from_pretrained(tmp_path / "again")
+    assert again.config.cross_attention and torch.equal(again(input_ids).logits, arlow(input_ids).logits)
+    for layer in again.model.layers:  # initialized, not left empty
+        assert layer.cross_attn_layernorm.weight.eq(1).all() and 0.01 < layer.cross_attn.q_proj.weight.std() < 0.03
+    with_encoder = again(input_ids, encoder_hidden_states=torch.randn(1, 3, 32)).logits
+    assert not torch.equal(with_encoder, arlow(input_ids).logits)
 
-    def tearDown(self):
-        self._tmp.cleanup()
 
-    def assert_conversion_refused(self, convert, input_dir, *expected_phrases, **kwargs):
-        """The conversion raises a message with `expected_phrases` and leaves nothing next to the output."""
-        output_parent = self.tmp / "out"
-        output_parent.mkdir(exist_ok=True)
-        with self.assertRaises(CheckpointConversionError) as context:
-            _quietly(convert, input_dir, output_parent / "converted", **kwargs)
-        for phrase in expected_phrases:
-            self.assertIn(phrase, str(context.exception))
-        self.assertEqual(list(output_parent.iterdir()), [], "a refused conversion left files behind")
-        return str(context.exception)
+def test_bad_inputs_are_refused_and_leave_nothing_behind(tmp_path):
+    save_arlow(tmp_path / "arlow", cross_attention=False)
+    transformers.LlamaConfig().save_pretrained(tmp_path / "llama")  # the refusals come before any weight is read
+    transformers.LlamaConfig(mlp_bias=True).save_pretrained(tmp_path / "bias")
+    (tmp_path / "out").mkdir()
 
-    def test_round_trip_arlow_llama_arlow_is_bit_exact(self):
-        for tie_word_embeddings, dtype in ((True, torch.float32), (False, torch.float32), (True, torch.bfloat16)):
-            with self.subTest(tie_word_embeddings=tie_word_embeddings, dtype=dtype):
-                root = self.tmp / f"tied-{tie_word_embeddings}-{dtype}"
-                _tiny_arlow_checkpoint(
-                    root / "arlow", cross_attention=False, tie_word_embeddings=tie_word_embeddings, dtype=dtype
-                )
-                _quietly(convert_arlow_to_llama, root / "arlow", root / "llama")
-                _quietly(convert_llama_to_arlow, root / "llama", root / "arlow-again")
+    def assert_refused(convert, name, *phrases, output_dir=tmp_path / "out/new"):
+        with pytest.raises(converter.CheckpointConversionError) as error:
+            convert(tmp_path / name, output_dir)
+        assert all(phrase in str(error.value) for phrase in phrases), str(error.value)
+        assert not any((tmp_path / "out").iterdir())  # nothing written
 
-                original = load_file(root / "arlow" / "model.safetensors")
-                round_trip = load_file(root / "arlow-again" / "model.safetensors")
-                self.assertEqual(sorted(original), sorted(round_trip))
-                self.assertEqual(tie_word_embeddings, "lm_head.weight" not in original)
-                self.assertEqual({tensor.dtype for tensor in original.values()}, {dtype})
-                for name, tensor in original.items():
-                    self.assertEqual(tensor.dtype, round_trip[name].dtype, name)
-                    self.assertTrue(torch.equal(tensor, round_trip[name]), name)
-
-                original_config = json.loads((root / "arlow" / "config.json").read_text())
-                round_trip_config = json.loads((root / "arlow-again" / "config.json").read_text())
-                self.assertEqual(original_config, round_trip_config)
-                for file in ("generation_config.json", "tokenizer.json"):
-                    self.assertEqual((root / "arlow" / file).read_text(), (root / "arlow-again" / file).read_text())
-
-    def test_exported_llama_loads_with_auto_classes_and_matches_arlow(self):
-        arlow, tokenizer = _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=False)
-        _quietly(convert_arlow_to_llama, self.tmp / "arlow", self.tmp / "llama")
-
-        tokenizer_config = json.loads((self.tmp / "llama" / "tokenizer_config.json").read_text())
-        self.assertEqual(tokenizer_config["tokenizer_class"], "PreTrainedTokenizerFast")
-        self.assertNotIn("Arlow", (self.tmp / "llama" / "tokenizer_config.json").read_text())
-        config = json.loads((self.tmp / "llama" / "config.json").read_text())
-        self.assertEqual((config["model_type"], config["architectures"]), ("llama", ["LlamaForCausalLM"]))
-
-        llama = AutoModelForCausalLM.from_pretrained(self.tmp / "llama").eval()
-        llama_tokenizer = AutoTokenizer.from_pretrained(self.tmp / "llama")
-        self.assertIs(type(llama), LlamaForCausalLM)
-        self.assertIsInstance(llama_tokenizer, PreTrainedTokenizerFast)
-        for name in ("rope_parameters", "rms_norm_eps", "tie_word_embeddings", "head_dim", "num_key_value_heads"):
-            self.assertEqual(getattr(llama.config, name), getattr(arlow.config, name), name)
-
-        for text in CORPUS[:3] + ["Unseen wörds, émojis 🙂 and\ttabs."]:
-            self.assertEqual(llama_tokenizer(text)["input_ids"], tokenizer(text)["input_ids"], text)
-        self.assertEqual(llama_tokenizer.special_tokens_map, tokenizer.special_tokens_map)
-        self.assertEqual(llama_tokenizer.padding_side, tokenizer.padding_side)
-        messages = [{"role": "user", "content": "hi"}]
-        self.assertEqual(
-            llama_tokenizer.apply_chat_template(messages, tokenize=False),
-            tokenizer.apply_chat_template(messages, tokenize=False),
-        )
-
-        input_ids = torch.tensor([tokenizer("Plants create energy")["input_ids"]])
-        with torch.no_grad():
-            self.assertTrue(torch.equal(llama(input_ids).logits, arlow(input_ids).logits))
-        generation = {"max_new_tokens": 8, "do_sample": False}
-        self.assertTrue(torch.equal(llama.generate(input_ids, **generation), arlow.generate(input_ids, **generation)))
-
-    def test_cross_attention_checkpoint_is_refused_without_drop_flag(self):
-        _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=True)
-        message = self.assert_conversion_refused(
-            convert_arlow_to_llama,
-            self.tmp / "arlow",
-            "cross_attention=True",
-            "Llama has no place for them",
-            "10 tensors",
-            "in each of the 2 layers",
-            "--drop_cross_attention",
-        )
-        for name in CROSS_ATTENTION_NAMES + ("cross_attn_layernorm",):
-            self.assertIn(name, message)
-
-    def test_drop_cross_attention_exports_the_model_without_encoder_states(self):
-        arlow, _ = _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=True)
-        _quietly(convert_arlow_to_llama, self.tmp / "arlow", self.tmp / "llama", drop_cross_attention=True)
-
-        exported = load_file(self.tmp / "llama" / "model.safetensors")
-        self.assertFalse([name for name in exported if "cross_attn" in name])
-        llama = LlamaForCausalLM.from_pretrained(self.tmp / "llama").eval()
-        with torch.no_grad():
-            self.assertTrue(torch.equal(llama(self.input_ids).logits, arlow(self.input_ids).logits))
-
-    def test_llama_to_arlow_with_fresh_cross_attention(self):
-        llama = _tiny_llama_checkpoint(self.tmp / "llama")
-        arlow = _quietly(convert_llama_to_arlow, self.tmp / "llama", self.tmp / "arlow", add_cross_attention=True)
-
-        reloaded = ArlowForCausalLM.from_pretrained(self.tmp / "arlow").eval()
-        self.assertTrue(reloaded.config.cross_attention)
-        self.assertEqual(reloaded.config.attention_dropout, llama.config.attention_dropout)
-        saved = load_file(self.tmp / "arlow" / "model.safetensors")
-        for name, tensor in load_file(self.tmp / "llama" / "model.safetensors").items():
-            self.assertTrue(torch.equal(saved[name], tensor), name)
-        for layer in reloaded.model.layers:
-            self.assertTrue(torch.equal(layer.cross_attn_layernorm.weight, torch.ones(TINY_SHAPE["hidden_size"])))
-            for projection in (layer.cross_attn.q_proj, layer.cross_attn.o_proj):
-                std = projection.weight.std().item()
-                self.assertAlmostEqual(std, reloaded.config.initializer_range, delta=0.01)
-        self.assertTrue(
-            torch.equal(
-                arlow.model.layers[0].cross_attn.q_proj.weight, reloaded.model.layers[0].cross_attn.q_proj.weight
-            )
-        )
-
-        with torch.no_grad():
-            self.assertTrue(torch.equal(reloaded(self.input_ids).logits, llama(self.input_ids).logits))
-            encoder_hidden_states = torch.randn(1, 3, TINY_SHAPE["hidden_size"])
-            with_encoder = reloaded(self.input_ids, encoder_hidden_states=encoder_hidden_states).logits
-        self.assertFalse(torch.equal(with_encoder, llama(self.input_ids).logits))
-
-    def test_llama_with_biases_is_refused(self):
-        _tiny_llama_checkpoint(self.tmp / "llama", attention_bias=True)
-        self.assert_conversion_refused(
-            convert_llama_to_arlow, self.tmp / "llama", "attention_bias=True", "Arlow's projections have no biases"
-        )
-
-    def test_bad_inputs_are_refused_and_leave_nothing_behind(self):
-        _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=False)
-        _tiny_llama_checkpoint(self.tmp / "llama")
-        (self.tmp / "empty").mkdir()
-        (self.tmp / "file.txt").write_text("not a checkpoint")
-
-        self.assert_conversion_refused(convert_arlow_to_llama, self.tmp / "missing", "is not a directory")
-        self.assert_conversion_refused(convert_arlow_to_llama, self.tmp / "file.txt", "is not a directory")
-        self.assert_conversion_refused(convert_arlow_to_llama, self.tmp / "empty", "has no config.json")
-        self.assert_conversion_refused(convert_arlow_to_llama, self.tmp / "llama", "model type 'llama'", "'arlowgpt'")
-        self.assert_conversion_refused(convert_llama_to_arlow, self.tmp / "arlow", "model type 'arlowgpt'", "'llama'")
-
-        # config.json and the weights disagree
-        config = json.loads((self.tmp / "arlow" / "config.json").read_text())
-        (self.tmp / "arlow" / "config.json").write_text(json.dumps({**config, "intermediate_size": 40}))
-        self.assert_conversion_refused(
-            convert_arlow_to_llama,
-            self.tmp / "arlow",
-            "shapes do not match config.json",
-            "model.layers.0.mlp.up_proj.weight (checkpoint [48, 32], expected [40, 32])",
-        )
-        (self.tmp / "arlow" / "config.json").write_text(json.dumps(config))
-
-        # weights missing from the checkpoint
-        (self.tmp / "arlow" / "model.safetensors").rename(self.tmp / "weights.safetensors")
-        self.assert_conversion_refused(convert_arlow_to_llama, self.tmp / "arlow", "its weights cannot be read")
-
-    def test_existing_output_directory_is_not_overwritten(self):
-        _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=False)
-        output_dir = self.tmp / "taken"
-        output_dir.mkdir()
-        (output_dir / "keep.txt").write_text("keep")
-        with self.assertRaisesRegex(CheckpointConversionError, "already exists and is not an empty directory"):
-            _quietly(convert_arlow_to_llama, self.tmp / "arlow", output_dir)
-        self.assertEqual([path.name for path in output_dir.iterdir()], ["keep.txt"])
-        self.assertEqual(sorted(path.name for path in self.tmp.iterdir()), ["arlow", "taken"])
-
-    def run_command_line(self, *arguments):
-        """Runs the converter as its users do, `python -m ...`, in a fresh process on this tree's `transformers`.
-
-        In-process capture would not do: upstream's pytest configuration turns on live logging (`log_cli`), on a CI
-        machine (`CI` set) transformers' warnings propagate to it, and each one it prints resets `sys.stdout` to
-        pytest's own capture, taking the command's output away from a `contextlib.redirect_stdout`.
-        """
-        python_path = [str(Path(transformers.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
-        environment = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(path for path in python_path if path),
-            "HF_HUB_OFFLINE": "1",
-        }
-        command = [sys.executable, "-m", "transformers.models.arlow.convert_arlow_llama_checkpoint", *arguments]
-        return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
-
-    def test_command_line(self):
-        _tiny_arlow_checkpoint(self.tmp / "arlow", cross_attention=True)
-        arguments = ["to-llama", "--input_dir", str(self.tmp / "arlow"), "--output_dir", str(self.tmp / "llama")]
-        refused = self.run_command_line(*arguments)
-        self.assertEqual(refused.returncode, 1, refused.stderr)
-        self.assertIn("error: ", refused.stderr)
-        self.assertIn("--drop_cross_attention", refused.stderr)
-        self.assertFalse((self.tmp / "llama").exists())
-
-        converted = self.run_command_line(*arguments, "--drop-cross-attention")
-        self.assertEqual(converted.returncode, 0, converted.stderr)
-        self.assertIn(f"Wrote the Llama checkpoint to {self.tmp / 'llama'}", converted.stdout)
-        self.assertIn("Leaving out the cross-attention blocks", converted.stderr)
-        self.assertTrue((self.tmp / "llama" / "model.safetensors").is_file())
-
-        # argparse's help exits before any conversion (and any logging), so it is safe to run in-process
-        with contextlib.redirect_stdout(io.StringIO()) as stdout, self.assertRaises(SystemExit) as context:
-            main(["--help"])
-        self.assertEqual(context.exception.code, 0)
-        self.assertIn("to-llama", stdout.getvalue())
-        self.assertIn("from-llama", stdout.getvalue())
+    assert_refused(from_llama, "bias", "mlp_bias=True", "Arlow's projections have no biases")
+    assert_refused(to_llama, "missing", "is not a directory")
+    assert_refused(to_llama, "out", "has no config.json")
+    assert_refused(to_llama, "llama", "model type 'llama', not 'arlowgpt'")
+    assert_refused(from_llama, "arlow", "model type 'arlowgpt', not 'llama'")
+    assert_refused(to_llama, "arlow", "already exists and is not empty", output_dir=tmp_path / "llama")
+    ArlowConfig.from_pretrained(tmp_path / "arlow", intermediate_size=40).save_pretrained(tmp_path / "arlow")
+    assert_refused(to_llama, "arlow", "shapes do not match", "up_proj.weight (checkpoint [48, 32], expected [40, 32])")
+    (tmp_path / "arlow/model.safetensors").unlink()
+    assert_refused(to_llama, "arlow", "its weights cannot be read")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["arlow", "bias", "llama", "out"]
