@@ -1,5 +1,5 @@
 # Arlow: developer commands. Every target sets itself up, so on a fresh clone `make demo` and `make test` suffice.
-.PHONY: setup tree fixup style quality check-repo test test-model test-project test-install docs demo bench bench-quick gpu-bundle gpu-check upstream-patch clean
+.PHONY: setup tree fixup fix-repo style quality check-repo test test-model test-project test-install docs demo bench bench-quick gpu-bundle gpu-check upstream-patch clean
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -49,14 +49,19 @@ quality: setup
 
 check-repo: quality
 	$(PY) utils/integrated_tree.py check
-	@set -e; for check in $(CHECKS); do echo "$$check"; $(PY) $$check; done
+	@set -e; for check in $(CHECKS); do $(PY) $$check; done
 	$(PY) -m mlinter src/transformers/models/arlow tests/models/arlow
 # Upstream's own checks on a copy of an upstream checkout with the patch applied, only when one is named.
 	@if [ -n "$$TRANSFORMERS_UPSTREAM_CHECKOUT" ]; then $(PY) utils/run_upstream_checks.py; \
 	else echo "run_upstream_checks: skipped (set TRANSFORMERS_UPSTREAM_CHECKOUT to run upstream's checks)"; fi
 
+# Every check's fix mode (upstream's `make fix-repo`), each run even when an earlier one still reports a problem; the fix
+# and the check of each share one rule, so on a clean clone nothing changes (tests/repo_utils/test_fix_repo.py).
+fix-repo:
+	@rc=0; for check in $(CHECKS); do $(PY) $$check --fix_and_overwrite || rc=1; done; exit $$rc
+
 fixup: style
-	@set -e; for check in $(CHECKS); do $(PY) $$check --fix_and_overwrite; done
+	-$(MAKE) fix-repo
 	$(MAKE) check-repo
 
 test: check-repo test-model test-project test-install

@@ -12,12 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Shared pieces of the repository-consistency checks (`utils/check_*.py`) and the docs build: where the contribution's
-files live, a command-line runner giving every check the same `--fix_and_overwrite` interface and exit codes, and small
-parsers (a module's `__all__`, a page's `[[autodoc]]` blocks, a docstring's argument list, the toctree).
-
-Every check takes the paths it reads as arguments (defaulting to this repository's), so that the tests can point a
-check at a deliberately broken copy in a temporary folder.
+What the consistency checks (`utils/check_*.py`) and the docs build share: where the contribution's files live, the
+one command line every check has (`--fix_and_overwrite`, the paths it reads, exit status 1 on a problem), and the
+parsers of a model folder, a page's `[[autodoc]]` blocks and a docstring's argument list. The checks take the paths they
+read as arguments, so that the tests can point them at a deliberately broken copy.
 """
 
 from __future__ import annotations
@@ -32,64 +30,45 @@ from pathlib import Path
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MODEL_NAME = "arlow"
-MODEL_TYPE = "arlowgpt"
-MODEL_DIR = REPO_ROOT / "src" / "transformers" / "models" / MODEL_NAME
-MODEL_TEST_DIR = REPO_ROOT / "tests" / "models" / MODEL_NAME
+MODEL_DIR = REPO_ROOT / "src" / "transformers" / "models" / "arlow"
+MODEL_TEST_DIR = REPO_ROOT / "tests" / "models" / "arlow"
 DOCS_SOURCE = REPO_ROOT / "docs" / "source" / "en"
-# Upstream names a model's page after its `model_type` (`check_model_type_doc_match` in `utils/check_repo.py`), as
-# it does for `openai-gpt`, whose folder is `openai`.
-DOC_PAGE = DOCS_SOURCE / "model_doc" / f"{MODEL_TYPE}.md"
-TOCTREE = DOCS_SOURCE / "_toctree.yml"
-INTEGRATED_TREE = REPO_ROOT / "build" / "integrated"
+# Upstream names a model's page after its `model_type` (`check_model_type_doc_match` of its `utils/check_repo.py`).
+DOC_PAGE = DOCS_SOURCE / "model_doc" / "arlowgpt.md"
+CONFIG_BASES = {"PreTrainedConfig", "PretrainedConfig"}
 
 
 def relative(path: Path) -> str:
     """`path` relative to the repository when it lies inside it (shorter messages), else as given."""
-    path = Path(path)
     try:
-        return str(path.resolve().relative_to(REPO_ROOT))
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------------------------
-
-CheckFunction = Callable[[argparse.Namespace], list[str]]
-
-
 def run_check(
-    name: str,
-    description: str,
-    check: CheckFunction,
-    fix: CheckFunction | None = None,
+    check: Callable[[argparse.Namespace], list[str]],
+    fix: Callable[[argparse.Namespace], list[str]] | None = None,
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
-    argv: list[str] | None = None,
 ) -> int:
     """
-    Runs one consistency check from the command line and returns its exit status.
-
-    `check(args)` returns the problems found, each naming the file and what is wrong. `fix(args)`, for checks that have
-    a fix mode, rewrites what it can and returns a line per file it changed; the check then runs on the result, so
-    `--fix_and_overwrite` still fails on what could not be fixed. Without a fix mode, `--fix_and_overwrite` says so and
-    only checks.
+    The command line of a check script: `check(args)` returns the problems found, each naming the file; `fix(args)`,
+    where there is a fix mode, rewrites what it can and returns a line per change, and the check then runs on the
+    result, so `--fix_and_overwrite` still fails on what needs a person. Returns the exit status.
     """
-    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
-    parser.add_argument(
-        "--fix_and_overwrite",
-        action="store_true",
-        help="rewrite the files to fix what can be fixed, then check"
-        if fix
-        else "accepted for uniformity: no fix mode",
-    )
+    module = sys.modules["__main__"]
+    name = Path(module.__file__).stem
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=module.__doc__.strip().split("\n\n")[0])
+    parser.add_argument("--fix_and_overwrite", action="store_true", help="fix what can be fixed, then check")
+    parser.add_argument("--model_dir", type=Path, default=MODEL_DIR, help="the model folder (default: Arlow's)")
+    parser.add_argument("--test_dir", type=Path, default=MODEL_TEST_DIR, help="its tests (default: Arlow's)")
+    parser.add_argument("--page", type=Path, default=DOC_PAGE, help="the model page (default: Arlow's)")
     if add_arguments is not None:
         add_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     if args.fix_and_overwrite:
         if fix is None:
-            print(f"{name}: no fix mode (upstream has none either); checking only.")
+            print(f"{name}: no fix mode (upstream's has none either); checking only.")
         else:
             for change in fix(args):
                 print(f"{name}: fixed {change}")
@@ -103,9 +82,7 @@ def run_check(
     return 0
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Python sources, read without importing them
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def parse_python(path: Path) -> ast.Module:
@@ -116,16 +93,19 @@ def parse_python(path: Path) -> ast.Module:
         raise ValueError(f"{relative(path)}: cannot be parsed ({error.msg}, line {error.lineno})") from error
 
 
-def module_all(path: Path) -> list[str] | None:
-    """The names a module exports through a top-level `__all__ = [...]`, or None when it has no `__all__`."""
-    for node in parse_python(path).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError as error:
-                raise ValueError(f"{relative(path)}: `__all__` is not a literal list of names") from error
-            return list(value)
-    return None
+def model_modules(model_dir: Path) -> list[Path]:
+    """The model folder's modules, `__init__.py` and modular files aside, sorted by name."""
+    return sorted(
+        p for p in Path(model_dir).glob("*.py") if p.name != "__init__.py" and not p.name.startswith("modular_")
+    )
+
+
+def assigned_names(node: ast.AST) -> list[str]:
+    """The plain names an assignment statement (`x = ...`, `x: int = ...`) binds; none for other statements."""
+    targets = (
+        node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    )
+    return [target.id for target in targets if isinstance(target, ast.Name)]
 
 
 def top_level_definitions(path: Path) -> dict[str, ast.AST]:
@@ -134,95 +114,73 @@ def top_level_definitions(path: Path) -> dict[str, ast.AST]:
     for node in parse_python(path).body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             names[node.name] = node
-        elif isinstance(node, ast.Assign):
-            names.update({t.id: node for t in node.targets if isinstance(t, ast.Name)})
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names[node.target.id] = node
+        names.update(dict.fromkeys(assigned_names(node), node))
     return names
 
 
-def model_modules(model_dir: Path) -> list[Path]:
-    """The model folder's modules, `__init__.py` and modular files aside, sorted by name."""
-    return sorted(
-        p for p in Path(model_dir).glob("*.py") if p.name != "__init__.py" and not p.name.startswith("modular_")
-    )
-
-
 def exported_objects(model_dir: Path) -> dict[str, Path]:
-    """Every name in the `__all__` of the model folder's modules, mapped to the module exporting it."""
+    """Every name in a top-level `__all__ = [...]` of the model folder's modules, mapped to the module exporting it."""
     exported: dict[str, Path] = {}
     for module in model_modules(model_dir):
-        for name in module_all(module) or []:
-            exported[name] = module
+        node = top_level_definitions(module).get("__all__")
+        if node is not None:
+            exported.update(dict.fromkeys(ast.literal_eval(node.value), module))
     return exported
-
-
-def config_model_types(model_dir: Path) -> dict[str, Path]:
-    """The `model_type = "..."` class attributes of the folder's `configuration_*.py` files, mapped to the file."""
-    found: dict[str, Path] = {}
-    for module in sorted(Path(model_dir).glob("configuration_*.py")):
-        for node in ast.walk(parse_python(module)):
-            if not isinstance(node, ast.ClassDef):
-                continue
-            for statement in node.body:
-                targets = statement.targets if isinstance(statement, ast.Assign) else []
-                if isinstance(statement, ast.AnnAssign):
-                    targets = [statement.target]
-                value = getattr(statement, "value", None)
-                if (
-                    any(isinstance(t, ast.Name) and t.id == "model_type" for t in targets)
-                    and isinstance(value, ast.Constant)
-                    and isinstance(value.value, str)
-                ):
-                    found[value.value] = module
-    return found
 
 
 def base_names(node: ast.ClassDef) -> list[str]:
     """The base classes of a class definition, as written (last component of dotted names)."""
-    names = []
-    for base in node.bases:
-        if isinstance(base, ast.Name):
-            names.append(base.id)
-        elif isinstance(base, ast.Attribute):
-            names.append(base.attr)
-    return names
+    return [getattr(base, "id", getattr(base, "attr", None)) for base in node.bases]
+
+
+def config_classes(model_dir: Path) -> dict[str, tuple[ast.ClassDef, Path]]:
+    """The configuration classes of the folder's `configuration_*.py` files: name -> (definition, file)."""
+    return {
+        node.name: (node, path)
+        for path in sorted(Path(model_dir).glob("configuration_*.py"))
+        for node in parse_python(path).body
+        if isinstance(node, ast.ClassDef) and CONFIG_BASES.intersection(base_names(node))
+    }
+
+
+def config_model_types(model_dir: Path) -> list[str]:
+    """The `model_type = "..."` of the folder's configuration classes."""
+    return [
+        statement.value.value
+        for node, _ in config_classes(model_dir).values()
+        for statement in node.body
+        if "model_type" in assigned_names(statement) and isinstance(statement.value, ast.Constant)
+    ]
 
 
 def model_classes(model_dir: Path) -> dict[str, Path]:
     """
-    Exported classes that derive, directly or through the folder's own classes, from `PreTrainedModel`, without the
+    Exported classes deriving, directly or through the folder's own classes, from `PreTrainedModel`, without the
     `XPreTrainedModel` base itself (the classes upstream's `check_repo.py` calls models).
     """
-    classes: dict[str, tuple[list[str], Path]] = {}
-    for module in model_modules(model_dir):
-        for node in parse_python(module).body:
-            if isinstance(node, ast.ClassDef):
-                classes[node.name] = (base_names(node), module)
+    classes = {
+        node.name: (base_names(node), module)
+        for module in model_modules(model_dir)
+        for node in parse_python(module).body
+        if isinstance(node, ast.ClassDef)
+    }
     derived = {"PreTrainedModel"}
-    changed = True
-    while changed:
-        changed = False
-        for name, (bases, _) in classes.items():
-            if name not in derived and derived.intersection(bases):
-                derived.add(name)
-                changed = True
+    while new := {name for name, (bases, _) in classes.items() if name not in derived and derived & set(bases)}:
+        derived |= new
     exported = exported_objects(model_dir)
     return {
         name: classes[name][1]
-        for name in sorted(derived)
-        if name in classes and name in exported and not name.endswith("PreTrainedModel")
+        for name in sorted(derived & exported.keys())
+        if name in classes and not name.endswith("PreTrainedModel")
     }
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # The model page
-# ---------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AutodocBlock:
-    """One `[[autodoc]] Name` block of a page, with the methods listed under it."""
+    """One `[[autodoc]] Name` block of a page, with the methods listed under it and its line."""
 
     name: str
     methods: tuple[str, ...]
@@ -237,114 +195,47 @@ def autodoc_blocks(text: str) -> list[AutodocBlock]:
     """The `[[autodoc]]` blocks of a page in order, with their `- method` items (the doc-builder's syntax)."""
     lines = text.split("\n")
     blocks = []
-    index = 0
-    while index < len(lines):
-        match = _AUTODOC.match(lines[index])
-        index += 1
+    for index, line in enumerate(lines):
+        match = _AUTODOC.match(line)
         if match is None:
             continue
-        indent, name, start = len(match.group(1)), match.group(2), index
         methods = []
-        while index < len(lines):
-            item = _METHOD_ITEM.match(lines[index])
-            if item is not None and len(item.group(1)) > indent:
+        for item_line in lines[index + 1 :]:
+            item = _METHOD_ITEM.match(item_line)
+            if item is not None and len(item.group(1)) > len(match.group(1)):
                 methods.append(item.group(2))
-            elif lines[index].strip():
+            elif item_line.strip():
                 break
-            index += 1
-        blocks.append(AutodocBlock(name, tuple(methods), start))
+        blocks.append(AutodocBlock(match.group(2), tuple(methods), index + 1))
     return blocks
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Docstrings
-# ---------------------------------------------------------------------------------------------------------------
 
 _SECTION = re.compile(r"^(\s*)(Args|Arguments|Parameters|Attributes):\s*$")
-_ARGUMENT = re.compile(r"^(\s*)\**(\w+)\s*(\((.*)\))?\s*:")
+_ARGUMENT = re.compile(r"^\s*\**(\w+)\s*(\(.*\))?\s*:")
 _DEFAULT = re.compile(r"defaults to\s+`([^`]*)`")
 
 
-@dataclass(frozen=True)
-class DocumentedArgument:
-    name: str
-    header: str
-
-    @property
-    def default(self) -> str | None:
-        """The value after "defaults to" in the argument's header, without backquotes, when there is one."""
-        match = _DEFAULT.search(self.header)
-        return match.group(1) if match else None
-
-
-def documented_arguments(docstring: str | None) -> dict[str, DocumentedArgument]:
+def documented_arguments(docstring: str | None) -> dict[str, tuple[str, str | None]]:
     """
-    The arguments a docstring documents in its `Args:`/`Parameters:` sections (upstream's format: one
-    ``name (`type`, *optional*, defaults to `value`):`` line per argument, the description indented below it).
+    The arguments a docstring documents in its `Args:`/`Parameters:` sections, in upstream's format (one
+    ``name (`type`, *optional*, defaults to `value`):`` line per argument, its description indented below), each mapped
+    to (its header line, the value after "defaults to" or None).
     """
-    arguments: dict[str, DocumentedArgument] = {}
-    lines = (docstring or "").expandtabs().split("\n")
-    index = 0
-    while index < len(lines):
-        section = _SECTION.match(lines[index])
-        index += 1
-        if section is None:
+    arguments: dict[str, tuple[str, str | None]] = {}
+    section_indent = argument_indent = None
+    for line in (docstring or "").expandtabs().split("\n"):
+        if not line.strip():
             continue
-        section_indent = len(section.group(1))
-        argument_indent = None
-        while index < len(lines):
-            line = lines[index]
-            if line.strip():
-                indent = len(line) - len(line.lstrip())
-                if indent <= section_indent:
-                    break
-                if argument_indent is None:
-                    argument_indent = indent
-                match = _ARGUMENT.match(line)
-                if indent == argument_indent and match is not None:
-                    arguments[match.group(2)] = DocumentedArgument(match.group(2), line.strip())
-            index += 1
+        indent = len(line) - len(line.lstrip())
+        if section := _SECTION.match(line):
+            section_indent, argument_indent = len(section.group(1)), None
+        elif section_indent is not None and indent <= section_indent:
+            section_indent = None
+        elif section_indent is not None:
+            argument_indent = argument_indent if argument_indent is not None else indent
+            if indent == argument_indent and (match := _ARGUMENT.match(line)):
+                default = _DEFAULT.search(line)
+                arguments[match.group(1)] = (line.strip(), default.group(1) if default else None)
     return arguments
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The toctree
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def load_toctree(path: Path) -> list:
-    import yaml
-
-    try:
-        content = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ValueError(f"{relative(path)}: not valid YAML ({error})") from error
-    if not isinstance(content, list):
-        raise ValueError(f"{relative(path)}: a toctree is a YAML list of sections")
-    return content
-
-
-def find_section(sections: list, title: str, where: str) -> dict:
-    """The unique section titled `title` in `sections`; `where` names the place for the error message."""
-    found = [s for s in sections if isinstance(s, dict) and s.get("title") == title]
-    if len(found) != 1:
-        raise ValueError(f"{where} has {len(found)} sections titled {title!r}, expected exactly one")
-    if not isinstance(found[0].get("sections"), list):
-        raise ValueError(f"{where} > {title} has no `sections` list")
-    return found[0]
-
-
-def model_doc_modalities(toctree: list, path: Path) -> list[dict]:
-    """The modality sections (Text models, Vision models, ...) under API > Models, as upstream's toctree nests them."""
-    api = find_section(toctree, "API", relative(path))
-    models = find_section(api["sections"], "Models", f"{relative(path)}: API")
-    return [s for s in models["sections"] if isinstance(s, dict) and "sections" in s]
-
-
-def toctree_entry(toctree: list, path: Path, local: str) -> tuple[str, dict] | None:
-    """The modality title and the entry whose `local` is `local`, or None when the toctree lacks it."""
-    for modality in model_doc_modalities(toctree, path):
-        for entry in modality["sections"]:
-            if isinstance(entry, dict) and entry.get("local") == local:
-                return modality["title"], entry
-    return None

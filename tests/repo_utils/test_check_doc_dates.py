@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Tests of `utils/check_doc_dates.py`: the dates line upstream's `add_dates.py --check-only` accepts (with or without an
-HF papers date), below the copyright comment.
+Tests of `utils/check_doc_dates.py`: the dates line upstream's `add_dates.py --check-only` accepts, below the copyright
+comment, within a day of the model's first commit; the fix rewrites exactly what the check rejects.
 """
 
 import os
@@ -24,115 +24,76 @@ import pytest
 from conftest import run_check
 
 
-NO_PAPER_LINE = "*This model was contributed to Hugging Face Transformers on 2026-01-02.*"
+def dates(arlow, *extra):
+    return run_check("check_doc_dates", "--page", arlow.page, "--model_dir", arlow.model_dir, *extra)
 
 
-def dates(toy, *extra):
-    return run_check("check_doc_dates", "--page", toy.page, "--model_dir", toy.model_dir, *extra)
+def dates_line(arlow):
+    return re.search(r"\n\*This model was .*\*\n", arlow.page.read_text(encoding="utf-8")).group(0).strip()
 
 
-def test_toy_page_without_paper_passes(toy):
-    result = dates(toy)
-    assert result.returncode == 0, result.stderr
+def set_line(arlow, line):
+    arlow.edit(arlow.page, dates_line(arlow), line)
 
 
-def test_page_with_hf_papers_date_passes(toy):
-    toy.edit(
-        toy.page,
-        NO_PAPER_LINE,
-        "*This model was published in HF papers on 2025-03-04 and contributed to Hugging Face Transformers on "
-        "2026-01-02.*",
-    )
-    result = dates(toy)
-    assert result.returncode == 0, result.stderr
+def commit_model_folder(arlow, day):
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(arlow.root)]
+    env = {**os.environ, "GIT_AUTHOR_DATE": f"{day}T12:00:00", "GIT_COMMITTER_DATE": f"{day}T12:00:00"}
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "model"]):
+        subprocess.run([*git, *command], check=True, env=env)
 
 
 @pytest.mark.parametrize(
     "line",
     [
-        # the form of earlier `add_dates.py` versions, which upstream's pattern rejects ("missing dates")
         "*This model was released on {release_date} and added to Hugging Face Transformers on 2026-01-02.*",
-        "*This model was released on 2025-03-04 and added to Hugging Face Transformers on 2026-01-02.*",
         "*This model was contributed to Hugging Face Transformers on 2 January 2026.*",
-        "*This model was contributed to Hugging Face on 2026-01-02.*",
         "",
     ],
 )
-def test_line_upstream_pattern_rejects_is_reported_then_fixed(toy, line):
-    toy.edit(toy.page, NO_PAPER_LINE, line)
-    result = dates(toy)
-    assert result.returncode == 1
-    assert "toy.md: missing dates line" in result.stderr
-    fixed = dates(toy, "--fix_and_overwrite")
-    assert fixed.returncode == 0, fixed.stderr
-    text = toy.page.read_text(encoding="utf-8")
+def test_line_upstream_pattern_rejects_is_reported_then_fixed(arlow, line):
+    set_line(arlow, line)
+    result = dates(arlow)
+    assert result.returncode == 1 and "arlowgpt.md: missing dates line" in result.stderr
+    assert dates(arlow, "--fix_and_overwrite").returncode == 0
     assert re.search(
-        r"-->\n\*This model was contributed to Hugging Face Transformers on \d{4}-\d{2}-\d{2}\.\*\n", text
+        r"-->\n\*This model was contributed to Hugging Face Transformers on \d{4}-\d{2}-\d{2}\.\*\n",
+        arlow.page.read_text(encoding="utf-8"),
     )
-    assert "released on" not in text
 
 
-def test_outdated_line_is_named(toy):
-    toy.edit(
-        toy.page,
-        "contributed to Hugging Face Transformers",
-        "released on {release_date} and added to Hugging Face Transformers",
+def test_paper_date_and_impossible_date_are_reported(arlow):
+    set_line(
+        arlow,
+        "*This model was published in HF papers on last spring and contributed to Hugging Face Transformers on 2026-13-02.*",
     )
-    result = dates(toy)
-    assert result.returncode == 1
-    assert "found the outdated form" in result.stderr
-
-
-def test_malformed_paper_date_is_reported(toy):
-    toy.edit(toy.page, "was contributed", "was published in HF papers on last spring and contributed")
-    result = dates(toy)
-    assert result.returncode == 1
-    assert "toy.md: HF papers date 'last spring' is not a valid YYYY-MM-DD date" in result.stderr
-
-
-def test_impossible_contributed_date_is_reported(toy):
-    toy.edit(toy.page, "2026-01-02", "2026-13-02")
-    result = dates(toy)
-    assert result.returncode == 1
+    result = dates(arlow)
+    assert "HF papers date 'last spring' is not a valid YYYY-MM-DD date" in result.stderr
     assert "contributed date '2026-13-02' is not a valid date" in result.stderr
 
 
-def test_line_away_from_the_copyright_comment_is_reported_then_moved(toy):
-    toy.edit(toy.page, NO_PAPER_LINE + "\n", "")
-    toy.edit(toy.page, "# Toy\n", "# Toy\n" + NO_PAPER_LINE + "\n")
-    result = dates(toy)
-    assert result.returncode == 1
-    assert "must follow the copyright comment directly" in result.stderr
-    assert dates(toy, "--fix_and_overwrite").returncode == 0
-    assert toy.page.read_text(encoding="utf-8").count("This model was contributed") == 1
+def test_line_away_from_the_copyright_comment_is_reported_then_moved(arlow):
+    line = dates_line(arlow)
+    arlow.edit(arlow.page, line + "\n", "")
+    arlow.page.write_text(arlow.page.read_text(encoding="utf-8") + "\n" + line + "\n", encoding="utf-8")
+    assert "must follow the copyright comment directly" in dates(arlow).stderr
+    assert dates(arlow, "--fix_and_overwrite").returncode == 0
+    assert arlow.page.read_text(encoding="utf-8").split("-->\n", 1)[1].startswith(line)
 
 
-def commit_model_folder(toy, date):
-    env = {"GIT_AUTHOR_DATE": f"{date}T12:00:00", "GIT_COMMITTER_DATE": f"{date}T12:00:00"}
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(toy.root)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "toy"], check=True, env={**os.environ, **env})
+def test_check_and_fix_agree_on_a_date_a_day_from_the_first_commit(arlow):
+    # `make fixup` once rewrote 2026-11-30 to 2026-11-29 (the first commit) while `make check-repo` accepted both
+    set_line(arlow, "*This model was contributed to Hugging Face Transformers on 2026-11-30.*")
+    commit_model_folder(arlow, "2026-11-29")
+    before = arlow.page.read_text(encoding="utf-8")
+    assert dates(arlow).returncode == 0
+    assert dates(arlow, "--fix_and_overwrite").stdout.strip() == "check_doc_dates: OK"
+    assert arlow.page.read_text(encoding="utf-8") == before
 
 
-def test_contributed_date_within_a_day_of_the_first_commit_passes(toy):
-    commit_model_folder(toy, "2026-01-03")
-    result = dates(toy)
-    assert result.returncode == 0, result.stderr
-
-
-def test_contributed_date_far_from_the_first_commit_is_reported_then_fixed(toy):
-    commit_model_folder(toy, "2026-02-10")
-    result = dates(toy)
-    assert result.returncode == 1
-    assert "contributed date 2026-01-02 differs by more than a day from the first commit" in result.stderr
-    assert "(2026-02-10)" in result.stderr
-    assert dates(toy, "--fix_and_overwrite").returncode == 0
-    assert "contributed to Hugging Face Transformers on 2026-02-10.*" in toy.page.read_text(encoding="utf-8")
-
-
-def test_page_without_copyright_comment_is_reported(toy):
-    toy.page.write_text("# Toy\n", encoding="utf-8")
-    result = dates(toy)
-    assert result.returncode == 1
-    assert "toy.md" in result.stderr and "copyright comment" in result.stderr
+def test_date_far_from_the_first_commit_is_reported_then_set_to_it(arlow):
+    set_line(arlow, "*This model was contributed to Hugging Face Transformers on 2026-01-02.*")
+    commit_model_folder(arlow, "2026-02-10")
+    assert "contributed date 2026-01-02 differs by more than a day from the first commit" in dates(arlow).stderr
+    assert dates(arlow, "--fix_and_overwrite").returncode == 0
+    assert dates_line(arlow) == "*This model was contributed to Hugging Face Transformers on 2026-02-10.*"
