@@ -14,18 +14,14 @@
 """Tokenization classes for Arlow."""
 
 import json
-import os
+from pathlib import Path
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
 from tokenizers.models import BPE
 
-from ...convert_slow_tokenizer import bytes_to_unicode, import_protobuf
-from ...tokenization_utils_base import generate_merges
+from ...convert_slow_tokenizer import SentencePieceExtractor, SpmConverter, bytes_to_unicode
 from ...tokenization_utils_tokenizers import TokenizersBackend
-from ...utils import logging
 
-
-logger = logging.get_logger(__name__)
 
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"}
 
@@ -33,77 +29,31 @@ VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "t
 PRETOKENIZE_REGEX = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
-def _adds_bos_eos(post_processor) -> tuple[bool, bool]:
-    """Whether a saved `TemplateProcessing` puts a special token before / after a single sequence (default: BOS)."""
-    if post_processor is not None and not isinstance(post_processor, dict):
-        post_processor = json.loads(post_processor.__getstate__())
-    if not post_processor or post_processor.get("type") != "TemplateProcessing":
-        return True, False
-    single = post_processor["single"]
-    return "SpecialToken" in single[0], "SpecialToken" in single[-1]
-
-
-def _read_tokenizer_json(tokenizer_file: str) -> dict:
-    """Reads a `tokenizer.json`, with an error naming the file when it is missing or not a BPE tokenizer."""
-    if not os.path.isfile(tokenizer_file):
-        raise FileNotFoundError(f"Cannot load the ArlowTokenizer: the tokenizer file {tokenizer_file} does not exist.")
+def _read(reader, path, *args, kind: str):
+    """`reader(path, *args)`, with an error naming the file when it is missing or not a valid `kind`."""
     try:
-        with open(tokenizer_file, encoding="utf-8") as handle:
-            serialized = json.load(handle)
-        model_type = serialized["model"]["type"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{tokenizer_file} is not a valid tokenizer file: {error!r}") from error
-    if model_type != "BPE":
-        raise ValueError(f"{tokenizer_file} holds a {model_type} model, but ArlowTokenizer is a BPE tokenizer.")
-    return serialized
+        return reader(path, *args)
+    except Exception as error:  # `tokenizers` raises a bare `Exception`, protobuf its own `DecodeError`
+        raise ValueError(f"{path} is not a valid {kind}: {error}") from error
 
 
 class ArlowTokenizer(TokenizersBackend):
     r"""
-    Construct an Arlow tokenizer, backed by HuggingFace's *tokenizers* library. Based on byte-level Byte-Pair-Encoding:
-    any text is encoded without unknown tokens and decoded back exactly. The text is not normalized; it is split into
-    words, runs of up to three digits, punctuation and whitespace before the merges apply. Spaces are parts of the
-    tokens, so a word is encoded differently at the start of a text than after a space.
+    Construct an Arlow tokenizer: a byte-level BPE, backed by HuggingFace's *tokenizers* library, that encodes any text
+    without unknown tokens and decodes it back exactly. Merges never cross words, runs of up to three digits,
+    punctuation or whitespace. `vocab` and `merges` (or `vocab.json` and `merges.txt` paths) default to the special
+    tokens (`<|pad|>`, `<|begin_of_text|>`, `<|end_of_text|>`) and the 256 byte symbols. `add_bos_token` (default
+    `True`) and `add_eos_token` (default `False`) choose what is added around a sequence, unless a loaded file says
+    otherwise; `add_prefix_space=True` encodes the first word like the others. A SentencePiece BPE `tokenizer.model`
+    loads too, and encodes as SentencePiece does.
 
     ```python
     >>> from transformers import ArlowTokenizer
 
-    >>> tokenizer = ArlowTokenizer()  # the 256 byte symbols and the special tokens
-    >>> tokenizer = tokenizer.train_new_from_iterator(["Arlow reads bytes.", "Any text can be encoded."], 300)
+    >>> tokenizer = ArlowTokenizer().train_new_from_iterator(["Arlow reads bytes.", "Any text can be encoded."], 300)
     >>> tokenizer.decode(tokenizer("Any bytes.")["input_ids"], skip_special_tokens=True)
     'Any bytes.'
     ```
-
-    A folder holding a SentencePiece BPE model (`tokenizer.model`) and no `tokenizer.json` also loads: its pieces keep
-    their ids and the tokenizer encodes as SentencePiece does.
-
-    This tokenizer inherits from [`TokenizersBackend`] which contains most of the main methods. Users should refer to
-    this superclass for more information regarding those methods.
-
-    Args:
-        vocab (`str` or `dict[str, int]`, *optional*):
-            The vocabulary, or the path to a `vocab.json` file. It must hold the 256 byte-level symbols. Defaults to
-            the special tokens followed by the 256 byte-level symbols.
-        merges (`str` or `list[str]` or `list[tuple[str, str]]`, *optional*):
-            The merges, highest priority first, or the path to a `merges.txt` file.
-        pad_token (`str` or `tokenizers.AddedToken`, *optional*, defaults to `"<|pad|>"`):
-            The token used for padding, for example when batching sequences of different lengths.
-        bos_token (`str` or `tokenizers.AddedToken`, *optional*, defaults to `"<|begin_of_text|>"`):
-            The beginning of sequence token that was used during pretraining.
-        eos_token (`str` or `tokenizers.AddedToken`, *optional*, defaults to `"<|end_of_text|>"`):
-            The end of sequence token.
-        unk_token (`str` or `tokenizers.AddedToken`, *optional*):
-            The unknown token: only a SentencePiece model has one.
-        add_bos_token (`bool`, *optional*):
-            Whether or not to add the `bos_token` at the start of sequences. Defaults to `True`, or to the saved
-            setting.
-        add_eos_token (`bool`, *optional*):
-            Whether or not to add the `eos_token` at the end of sequences. Defaults to `False`, or to the saved
-            setting.
-        add_prefix_space (`bool`, *optional*, defaults to `False`):
-            Whether or not to add a space before the text, so that its first word is encoded like the others.
-        clean_up_tokenization_spaces (`bool`, *optional*, defaults to `False`):
-            Whether or not to clean up spaces after decoding; byte-level decoding is already exact.
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
@@ -112,151 +62,81 @@ class ArlowTokenizer(TokenizersBackend):
     model = BPE
 
     def __init__(
-        self,
-        vocab: str | dict[str, int] | None = None,
-        merges: str | list[str] | list[tuple[str, str]] | None = None,
-        pad_token: str | AddedToken | None = "<|pad|>",
-        bos_token: str | AddedToken | None = "<|begin_of_text|>",
-        eos_token: str | AddedToken | None = "<|end_of_text|>",
-        unk_token: str | AddedToken | None = None,
-        add_bos_token: bool | None = None,
-        add_eos_token: bool | None = None,
-        add_prefix_space: bool = False,
-        clean_up_tokenization_spaces: bool = False,
-        **kwargs,
+        self, vocab=None, merges=None, add_bos_token=None, add_eos_token=None, add_prefix_space=False, **kwargs
     ):
-        # A given backend (converted from SentencePiece, or trained) is used as it is.
-        template = kwargs.get("post_processor")
-        if kwargs.get("tokenizer_object") is not None:
-            template = kwargs["tokenizer_object"].post_processor
-        elif kwargs.get("tokenizer_file") is not None:
-            template = _read_tokenizer_json(kwargs["tokenizer_file"]).get("post_processor")
-        else:
-            self._tokenizer = self._byte_level_bpe(vocab, merges, [pad_token, bos_token, eos_token], add_prefix_space)
-        saved_bos, saved_eos = _adds_bos_eos(template)
+        defaults = {"pad_token": "<|pad|>", "bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"}
+        kwargs = {**defaults, "unk_token": None, "clean_up_tokenization_spaces": False, **kwargs}
+        if (tokenizer_file := kwargs.pop("tokenizer_file", None)) is not None:  # used as saved
+            kwargs["tokenizer_object"] = _read(Tokenizer.from_file, tokenizer_file, kind="tokenizer file")
+        if kwargs.get("tokenizer_object") is None:
+            if isinstance(vocab, str):
+                vocab, merges = _read(BPE.read_file, vocab, merges, kind="vocab.json with a merges.txt")
+            byte_symbols = list(bytes_to_unicode().values())
+            if vocab is None:
+                vocab = {token: index for index, token in enumerate(kwargs[name] for name in defaults) if token}
+                vocab.update({symbol: len(vocab) + index for index, symbol in enumerate(byte_symbols)})
+            merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in merges or []]
+            if missing := [symbol for symbol in byte_symbols if symbol not in vocab]:
+                raise ValueError(f"The vocabulary lacks {len(missing)} of the 256 byte symbols, e.g. {missing[:5]}.")
+            for merge in merges:  # the Rust BPE model panics on these
+                if len(merge) != 2 or any(token not in vocab for token in (*merge, "".join(merge))):
+                    raise ValueError(f"The merge {merge} is not a pair of tokens whose merge is in the vocabulary.")
+            self._tokenizer = Tokenizer(BPE(vocab=vocab, merges=merges, dropout=None, fuse_unk=False))
+            split = pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False)
+            byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+            self._tokenizer.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
+            self._tokenizer.decoder = decoders.ByteLevel()
+            if add_prefix_space:  # a space the decoder takes away again
+                self._tokenizer.normalizer = normalizers.Prepend(" ")
+                self._tokenizer.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Strip(" ", 1, 0)])
+        # Unless set, a loaded template (`tokenizer.json`, a trained backend) says what is added; else BOS only.
+        template = kwargs.get("post_processor") or (kwargs.get("tokenizer_object") or self._tokenizer).post_processor
+        single = json.loads(template.__getstate__()).get("single", []) if template is not None else []
+        add_bos_token = "SpecialToken" in single[0] if add_bos_token is None and single else add_bos_token is not False
+        add_eos_token = "SpecialToken" in single[-1] if add_eos_token is None and single else bool(add_eos_token)
         super().__init__(
-            pad_token=pad_token,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            unk_token=unk_token,
-            add_bos_token=saved_bos if add_bos_token is None else add_bos_token,
-            add_eos_token=saved_eos if add_eos_token is None else add_eos_token,
-            add_prefix_space=add_prefix_space,
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            **kwargs,
+            add_bos_token=add_bos_token, add_eos_token=add_eos_token, add_prefix_space=add_prefix_space, **kwargs
         )
-
-    @staticmethod
-    def _byte_level_bpe(vocab, merges, special_tokens, add_prefix_space: bool) -> Tokenizer:
-        if isinstance(vocab, str):
-            for path in (vocab, merges):
-                if not isinstance(path, str) or not os.path.isfile(path):
-                    raise FileNotFoundError(f"A `vocab.json` path needs a `merges.txt` path; {path} does not exist.")
-            vocab, merges = BPE.read_file(vocab, merges)
-        byte_symbols = list(bytes_to_unicode().values())
-        if vocab is None:
-            vocab = {str(token): index for index, token in enumerate(t for t in special_tokens if t is not None)}
-            vocab.update({symbol: len(vocab) + index for index, symbol in enumerate(byte_symbols)})
-        merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in merges or []]
-        missing = [symbol for symbol in byte_symbols if symbol not in vocab]
-        if missing:
-            raise ValueError(f"The vocabulary lacks {len(missing)} of the 256 byte-level symbols, e.g. {missing[:5]}.")
-        for rank, merge in enumerate(merges):  # the Rust BPE model panics on these
-            if len(merge) != 2 or any(token not in vocab for token in (*merge, "".join(merge))):
-                raise ValueError(f"Merge #{rank} {merge} is not a pair of tokens whose merge is in the vocabulary.")
-
-        # `continuing_subword_prefix`/`end_of_word_suffix` stay unset: even "" makes every miss build affixed copies.
-        tokenizer = Tokenizer(BPE(vocab=vocab, merges=merges, dropout=None, fuse_unk=False, byte_fallback=False))
-        tokenizer.normalizer = normalizers.Prepend(" ") if add_prefix_space else None
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-            [
-                pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-            ]
-        )
-        tokenizer.decoder = decoders.ByteLevel()
-        if add_prefix_space:
-            tokenizer.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Strip(" ", 1, 0)])
-        return tokenizer
 
     def train_new_from_iterator(self, text_iterator, vocab_size, length=None, new_special_tokens=None, **kwargs):
         # As the base class, but a `vocab_size` without room for the byte symbols and special tokens is an error.
-        smallest = len(self.all_special_tokens) + len(new_special_tokens or []) + 256
-        if vocab_size < smallest:
-            raise ValueError(
-                f"vocab_size={vocab_size} is too small: a byte-level BPE vocabulary holds the 256 byte symbols and "
-                f"the special tokens, so it needs at least {smallest}."
-            )
+        if vocab_size < (smallest := len(self.all_special_tokens) + len(new_special_tokens or []) + 256):
+            raise ValueError(f"vocab_size={vocab_size} is too small: the bytes and special tokens need {smallest}.")
         return super().train_new_from_iterator(text_iterator, vocab_size, length, new_special_tokens, **kwargs)
 
     @classmethod
-    def _from_pretrained(cls, resolved_vocab_files, pretrained_model_name_or_path, *init_inputs, **kwargs):
-        # Errors that name the problem, before the base class reads the files.
-        if resolved_vocab_files.get("tokenizer_file") is not None:
-            _read_tokenizer_json(resolved_vocab_files["tokenizer_file"])
-        elif resolved_vocab_files.get("vocab_file") is None and kwargs.get("gguf_file") is None:
-            raise ValueError(
-                f"Cannot load the ArlowTokenizer from {pretrained_model_name_or_path}: it holds no `tokenizer.json`, "
-                "`vocab.json` or SentencePiece `tokenizer.model`."
-            )
-        return super()._from_pretrained(resolved_vocab_files, pretrained_model_name_or_path, *init_inputs, **kwargs)
-
-    @classmethod
     def convert_to_native_format(cls, **kwargs):
-        """
-        Turns the files `from_pretrained` found into `__init__` arguments: a byte-level `tokenizer.json` or
-        `vocab.json`/`merges.txt` give the vocabulary and merges; another `tokenizer.json` (such as a converted
-        SentencePiece model) is loaded as saved; a SentencePiece BPE `tokenizer.model` is converted.
-        """
+        # As the base class, but a `tokenizer.json` that is not byte-level (from SentencePiece) is used as saved, and a
+        # bad `tokenizer.model` (taken for tiktoken) or a folder without tokenizer files (an empty tokenizer) is an error.
         tokenizer_file, vocab_file = kwargs.get("tokenizer_file"), kwargs.get("vocab_file")
-        if tokenizer_file is not None:
-            if '"ByteLevel"' not in json.dumps(_read_tokenizer_json(tokenizer_file).get("pre_tokenizer")):
-                return kwargs
-        elif (vocab_file or "").endswith(".model") and kwargs.get("gguf_file") is None:
-            return cls._convert_sentencepiece_bpe(vocab_file, kwargs)
+        if tokenizer_file is None and vocab_file is None and kwargs.get("gguf_file") is None:
+            raise ValueError(f"{kwargs.get('name_or_path')} holds no tokenizer.json, vocab.json or tokenizer.model.")
+        if tokenizer_file is not None and '"ByteLevel"' not in Path(tokenizer_file).read_text("utf-8"):
+            return kwargs
+        if tokenizer_file is None and str(vocab_file).endswith(".model"):
+            proto = _read(SentencePieceExtractor, vocab_file, kind="SentencePiece model").proto
+            if proto.trainer_spec.model_type != 2:  # `TrainerSpec.BPE`
+                raise ValueError(f"{vocab_file} is not a SentencePiece BPE model, the only kind ArlowTokenizer loads.")
         return super().convert_to_native_format(**kwargs)
 
-    @staticmethod
-    def _convert_sentencepiece_bpe(model_file: str, kwargs: dict) -> dict:
-        """A backend that encodes as the SentencePiece BPE model does: same pieces, normalization and byte fallback."""
-        proto = import_protobuf().ModelProto()
-        try:
-            with open(model_file, "rb") as handle:
-                proto.ParseFromString(handle.read())
-        except Exception as error:  # protobuf raises its own `DecodeError`
-            raise ValueError(f"{model_file} is not a valid SentencePiece model: {error}") from error
-        trainer_spec, normalizer_spec = proto.trainer_spec, proto.normalizer_spec
-        if trainer_spec.model_type != 2 or not proto.pieces:  # `TrainerSpec.ModelType.BPE`
-            raise ValueError(f"{model_file} is not a SentencePiece BPE model, the only kind ArlowTokenizer loads.")
-
-        vocab = {piece.piece: index for index, piece in enumerate(proto.pieces)}
-        special_pieces = [piece.piece for piece in proto.pieces if piece.type in (2, 3)]  # UNKNOWN, CONTROL
-        unk_piece = trainer_spec.unk_piece if trainer_spec.unk_id >= 0 else None
-        merges = generate_merges(vocab, skip_tokens=special_pieces)
-        backend = Tokenizer(
-            BPE(vocab, merges, unk_token=unk_piece, fuse_unk=True, byte_fallback=trainer_spec.byte_fallback)
-        )
-        steps = []
-        if normalizer_spec.precompiled_charsmap:
-            steps.append(normalizers.Precompiled(normalizer_spec.precompiled_charsmap))
-        if normalizer_spec.remove_extra_whitespaces:
+    @classmethod
+    def convert_from_spm_model(cls, vocab, merges, vocab_file, **kwargs):
+        # The base class's hook for the pieces of a SentencePiece model: the backend it builds lacks the model's
+        # whitespace handling and dummy prefix, added here, and the special tokens are the model's own pieces.
+        proto = SentencePieceExtractor(vocab_file).proto
+        spec, norm = proto.trainer_spec, proto.normalizer_spec
+        backend = SpmConverter.build_tokenizer_from_spm_proto(proto, vocab, merges)
+        steps = [normalizers.Precompiled(norm.precompiled_charsmap)] if norm.precompiled_charsmap else []
+        if norm.remove_extra_whitespaces:
             steps += [normalizers.Strip(), normalizers.Replace(Regex(" {2,}"), " ")]
-        if normalizer_spec.add_dummy_prefix:
+        if norm.add_dummy_prefix:
             steps.append(normalizers.Prepend(" "))
+            backend.decoder = decoders.Sequence([backend.decoder, decoders.Strip(" ", 1, 0)])
         backend.normalizer = normalizers.Sequence([*steps, normalizers.Replace(" ", "▁")])
-        strip_dummy_prefix = [decoders.Strip(" ", 1, 0)] if normalizer_spec.add_dummy_prefix else []
-        backend.decoder = decoders.Sequence(
-            [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), *strip_dummy_prefix]
-        )
-
-        kwargs["tokenizer_object"] = backend
-        for name in ("pad", "bos", "eos", "unk"):  # the model's own special pieces, or none
-            has_piece = getattr(trainer_spec, f"{name}_id") >= 0
-            kwargs.setdefault(f"{name}_token", getattr(trainer_spec, f"{name}_piece") if has_piece else None)
-        named = {str(kwargs[f"{name}_token"]) for name in ("pad", "bos", "eos", "unk")}
-        if extra := [piece for piece in special_pieces if piece not in named]:
-            kwargs.setdefault("extra_special_tokens", extra)
-        return kwargs
+        for name in ("pad", "bos", "eos", "unk"):
+            piece = getattr(spec, f"{name}_piece") if getattr(spec, f"{name}_id") >= 0 else None
+            kwargs.setdefault(f"{name}_token", piece)
+        return {**kwargs, "vocab_file": vocab_file, "tokenizer_object": backend}
 
 
 __all__ = ["ArlowTokenizer", "ArlowTokenizerFast"]
