@@ -19,18 +19,13 @@ run here: no tree is built.
 """
 
 import ast
-import dataclasses
 import importlib.util
-import json
 import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
-import torch
-
-from transformers import PreTrainedConfig
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,10 +33,8 @@ sys.path.insert(0, str(REPO_ROOT / "utils"))
 
 import integrated_tree  # noqa: E402
 from integrated_tree import (  # noqa: E402
-    CHECKOUT_SUPPORT_FILES,
     MISSING_COMMON_TEST_MODULES,
     MISSING_SDIST_TEST_HELPERS,
-    PROJECT_TREE_FILES,
     SOURCES_RECORD,
     UPSTREAM_CHECKOUT_ENV,
     IntegratedTreeError,
@@ -98,44 +91,12 @@ def test_a_checkout_named_by_the_environment_replaces_every_stand_in(fake_checko
     ]
 
 
-def test_a_checkout_that_has_the_helper_module_supplies_it(fake_checkout, monkeypatch):
-    for tree_path in MISSING_SDIST_TEST_HELPERS:
-        (fake_checkout / tree_path).write_text(f"# upstream {tree_path}\n", encoding="utf-8")
-    monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
-    sources = integrated_tree.overlay_sources()
-    for tree_path in MISSING_SDIST_TEST_HELPERS:
-        assert sources[tree_path] == fake_checkout / tree_path
-    # The contribution itself never comes from the checkout, nor from the stand-ins.
-    for repo_path, tree_path in integrated_tree.CONTRIBUTION.items():
-        assert sources[tree_path] == REPO_ROOT / repo_path
-
-
-def test_what_upstream_modules_import_from_the_checkout_comes_only_with_a_checkout(fake_checkout, monkeypatch):
-    monkeypatch.delenv(UPSTREAM_CHECKOUT_ENV, raising=False)
-    assert not set(CHECKOUT_SUPPORT_FILES) & set(integrated_tree.overlay_sources())
-    monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
-    sources = integrated_tree.overlay_sources()
-    for tree_path in CHECKOUT_SUPPORT_FILES:
-        assert sources[tree_path] == fake_checkout / tree_path
-
-
 @pytest.mark.parametrize("missing", list(MISSING_COMMON_TEST_MODULES))
 def test_a_checkout_lacking_a_module_is_refused_naming_it(fake_checkout, monkeypatch, missing):
     (fake_checkout / missing).unlink()
     monkeypatch.setenv(UPSTREAM_CHECKOUT_ENV, str(fake_checkout))
     with pytest.raises(IntegratedTreeError, match=f"{UPSTREAM_CHECKOUT_ENV}=.* has no {missing}"):
         integrated_tree.overlay_sources()
-
-
-def test_the_stand_ins_never_enter_the_upstream_patch():
-    for repo_path in integrated_tree.CONTRIBUTION:
-        assert not (REPO_ROOT / repo_path).resolve().is_relative_to(STANDINS_DIR.resolve()), repo_path
-
-
-def test_the_tiny_model_summary_stand_in_is_empty():
-    # Empty is how upstream treats a model without a tiny Hub checkpoint: its pipeline tests skip with that reason.
-    path = REPO_ROOT / MISSING_COMMON_TEST_MODULES["tests/utils/tiny_model_summary.json"]
-    assert json.loads(path.read_text(encoding="utf-8")) == {}
 
 
 def _load_root_conftest(folder: Path):
@@ -163,27 +124,6 @@ def test_the_root_conftest_prints_one_header_line_per_module(tmp_path, fake_chec
             "upstream checkout" if with_checkout and tree_path in MISSING_COMMON_TEST_MODULES else "project stand-in"
         )
         assert line.startswith(f"common test module {tree_path}: {origin} (")
-
-
-def test_the_root_conftest_warns_when_the_record_is_missing(tmp_path, capsys):
-    assert _load_root_conftest(tmp_path).pytest_report_header(config=None) == []
-    assert "rebuild the integrated tree" in capsys.readouterr().err
-
-
-def test_the_config_kwargs_stand_in_covers_every_field_with_a_non_default_value():
-    path = STANDINS_DIR / "utils" / "test_configuration_utils.py"
-    spec = importlib.util.spec_from_file_location("config_kwargs_stand_in_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    kwargs = module.config_common_kwargs
-    assert {field.name for field in dataclasses.fields(PreTrainedConfig) if field.init} <= set(kwargs)
-    defaults = PreTrainedConfig()
-    built = PreTrainedConfig(**kwargs)
-    for name, value in kwargs.items():
-        stored = getattr(built, name)
-        assert stored != getattr(defaults, name), f"`{name}` keeps its default value"
-        # The constructor turns a dtype's name into the dtype.
-        assert stored == (getattr(torch, value) if name == "dtype" else value), name
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -238,11 +178,6 @@ def test_each_mirror_is_the_test_of_the_same_name_in_the_module_the_stand_in_rep
         upstream_file, upstream_name = upstream_test.split("::", 1)
         assert upstream_file == tree_path_of[standin_file], standin_test
         assert upstream_name == standin_name, f"{standin_test} mirrors {upstream_test}, a test of another name"
-
-
-def test_the_stand_ins_own_tests_are_not_stand_ins():
-    # The Llama proof and the root conftest are project files, so they need no mirror and never replace upstream's.
-    assert not set(PROJECT_TREE_FILES) & set(ALL_STAND_INS.values())
 
 
 @pytest.mark.skipif(

@@ -94,18 +94,3 @@ def test_unresolvable_autodoc_fails_naming_the_object(tmp_path):
     result = build(docs, tmp_path / "build")
     assert result.returncode == 1
     assert "arlowgpt.md" in result.stderr and "Unable to find ArlowGhost" in result.stderr
-
-
-def test_missing_docstring_and_undocumented_argument_fail(tmp_path):
-    # Two objects of the pinned release: a head without a docstring, a tokenizer with an undocumented argument
-    docs = tmp_path / "en"
-    write(docs / "_toctree.yml", TOCTREE)
-    write(
-        docs / "model_doc" / "arlowgpt.md",
-        "# Arlow\n\n## A\n\n[[autodoc]] LlamaForSequenceClassification\n    - forward\n\n## B\n\n"
-        "[[autodoc]] LlamaTokenizer\n    - none\n",
-    )
-    result = build(docs, tmp_path / "build")
-    assert result.returncode == 1
-    assert "arlowgpt.md:5: LlamaForSequenceClassification has no docstring" in result.stderr
-    assert "arlowgpt.md:10: LlamaTokenizer does not document its argument `legacy`" in result.stderr
