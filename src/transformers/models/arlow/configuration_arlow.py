@@ -15,11 +15,10 @@
 
 from huggingface_hub.dataclasses import strict
 
-from ...activations import ACT2FN
 from ...configuration_utils import PreTrainedConfig
 from ...modeling_rope_utils import RopeParameters
 from ...utils import auto_docstring
-from ...utils.type_validators import interval
+from ...utils.type_validators import activation_fn_key, interval, positive_int_field
 
 
 @auto_docstring(checkpoint="arlow/arlow-base")
@@ -27,30 +26,22 @@ from ...utils.type_validators import interval
 class ArlowConfig(PreTrainedConfig):
     r"""
     cross_attention (`bool`, *optional*, defaults to `True`):
-        Whether every decoder layer gets a cross-attention block (with its own weights) that attends to
-        `encoder_hidden_states`. `add_cross_attention`, the name used by [`EncoderDecoderModel`], is an alias of
-        this field.
+        Whether every decoder layer gets a cross-attention block that attends to `encoder_hidden_states`.
+        `add_cross_attention`, the name [`EncoderDecoderModel`] uses, is an alias of this field.
     use_cross_attention (`bool`, *optional*, defaults to `True`):
-        Whether the cross-attention blocks are run when `encoder_hidden_states` are given. Setting it to `False`
-        keeps the weights but skips the blocks at run time. Without `encoder_hidden_states` the blocks are always
-        skipped.
+        Whether the cross-attention blocks run when `encoder_hidden_states` are given; `False` keeps the weights but
+        skips the blocks. Without `encoder_hidden_states` they are always skipped.
 
-    The RoPE base can be given as `rope_theta` (defaults to `100000.0`); it is stored in
-    `rope_parameters["rope_theta"]`. Arlow is always a causal decoder: `is_decoder` reads `True`, and setting it to
-    `False` is an error.
+    The RoPE base can be given as `rope_theta` (defaults to `100000.0`), stored in `rope_parameters["rope_theta"]`.
+    Arlow is always a causal decoder: `is_decoder` reads `True`, and setting it to `False` is an error.
 
     Example:
 
     ```python
     >>> from transformers import ArlowModel, ArlowConfig
 
-    >>> # Initializing an Arlow configuration with the default hyperparameters
-    >>> configuration = ArlowConfig()
-
-    >>> # Initializing a model from that configuration
-    >>> model = ArlowModel(configuration)
-
-    >>> # Accessing the model configuration
+    >>> configuration = ArlowConfig()  # the default hyperparameters
+    >>> model = ArlowModel(configuration)  # a randomly initialized model of that configuration
     >>> configuration = model.config
     ```"""
 
@@ -59,7 +50,6 @@ class ArlowConfig(PreTrainedConfig):
     default_theta = 100000.0
     # `EncoderDecoderModel` and the generic docs speak of `add_cross_attention`; Arlow stores it as `cross_attention`
     attribute_map = {"add_cross_attention": "cross_attention"}
-    # Default tensor parallel plan for base model `ArlowModel`
     base_model_tp_plan = {
         "layers.*.self_attn.q_proj": "colwise",
         "layers.*.self_attn.k_proj": "colwise",
@@ -79,18 +69,18 @@ class ArlowConfig(PreTrainedConfig):
         "norm": (["hidden_states"], ["hidden_states"]),
     }
 
-    vocab_size: int = 131072
-    hidden_size: int = 2304
-    intermediate_size: int = 9216
-    max_position_embeddings: int = 2048
-    num_attention_heads: int = 12
-    num_key_value_heads: int | None = 12
-    num_hidden_layers: int = 28
-    attention_dropout: int | float = 0.1
+    vocab_size: int = positive_int_field(default=131072)
+    hidden_size: int = positive_int_field(default=2304)
+    intermediate_size: int = positive_int_field(default=9216)
+    max_position_embeddings: int = positive_int_field(default=2048)
+    num_attention_heads: int = positive_int_field(default=12)
+    num_key_value_heads: int | None = positive_int_field(default=12)
+    num_hidden_layers: int = positive_int_field(default=28)
+    attention_dropout: int | float = interval(min=0.0, max=1.0, exclude_max=True)(default=0.1)
     initializer_range: float = interval(min=0.0, max=1.0)(default=0.02)
-    hidden_act: str = "silu"
+    hidden_act: str = activation_fn_key(default="silu")
     use_cache: bool = True
-    rms_norm_eps: float = 1e-6
+    rms_norm_eps: float = interval(min=0.0, exclude_min=True)(default=1e-6)
     rope_parameters: RopeParameters | dict | None = None
     tie_word_embeddings: bool = True
     pad_token_id: int | None = None
@@ -103,18 +93,11 @@ class ArlowConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
-        # A non-positive head count is reported by `validate_architecture`, not by a division error here
-        if self.head_dim is None and self.num_attention_heads > 0:
+        if self.head_dim is None:
             self.head_dim = self.hidden_size // self.num_attention_heads
-        # The class-level plan covers the cross-attention blocks; a model built without them must not name them (tensor
-        # parallelism checks that every entry matches a module). `to_dict` never saves the plan.
+        # without cross-attention blocks the plan must not name them: tensor parallelism checks every entry matches
         if not self.cross_attention:
-            self.base_model_tp_plan = {
-                pattern: style
-                for pattern, style in type(self).base_model_tp_plan.items()
-                if ".cross_attn." not in pattern
-            }
-
+            self.base_model_tp_plan = {k: v for k, v in self.base_model_tp_plan.items() if ".cross_attn." not in k}
         super().__post_init__(**kwargs)
 
     @property
@@ -123,47 +106,20 @@ class ArlowConfig(PreTrainedConfig):
         return True
 
     @is_decoder.setter
-    def is_decoder(self, value: bool):
-        # `EncoderDecoderModel` and BERT-style configs set `is_decoder=True`, which is what Arlow always is
+    def is_decoder(self, value: bool):  # `EncoderDecoderModel` sets `True`, which Arlow always is
         if not value:
-            raise ValueError(
-                "`is_decoder=False` is not supported: Arlow is a causal decoder and has no bidirectional mode."
-            )
+            raise ValueError("`is_decoder=False` is not supported: Arlow is a causal decoder.")
 
     def validate_architecture(self):
         """Part of `@strict`-powered validation. Validates the architecture of the config."""
-        for name in (
-            "vocab_size",
-            "hidden_size",
-            "intermediate_size",
-            "max_position_embeddings",
-            "num_attention_heads",
-            "num_key_value_heads",
-            "num_hidden_layers",
-        ):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)}.")
         if self.hidden_size % self.num_attention_heads != 0:
-            raise ValueError(
-                f"`hidden_size` ({self.hidden_size}) must be divisible by `num_attention_heads` "
-                f"({self.num_attention_heads})."
-            )
+            raise ValueError(f"`hidden_size` must be divisible by `num_attention_heads`, got {self.hidden_size}.")
         if self.num_attention_heads % self.num_key_value_heads != 0:
             raise ValueError(
-                f"`num_attention_heads` ({self.num_attention_heads}) must be divisible by `num_key_value_heads` "
-                f"({self.num_key_value_heads})."
+                f"`num_key_value_heads` must divide `num_attention_heads`, got {self.num_key_value_heads}."
             )
         if self.head_dim <= 0 or self.head_dim % 2 != 0:
-            raise ValueError(
-                f"`head_dim` ({self.head_dim}) must be a positive even number (rotary embeddings rotate pairs of "
-                "dimensions)."
-            )
-        if self.rms_norm_eps <= 0:
-            raise ValueError(f"`rms_norm_eps` must be positive, got {self.rms_norm_eps}.")
-        if not 0 <= self.attention_dropout < 1:
-            raise ValueError(f"`attention_dropout` must be in [0, 1), got {self.attention_dropout}.")
-        if self.hidden_act not in ACT2FN:
-            raise ValueError(f"`hidden_act` must be one of {sorted(ACT2FN.keys())}, got {self.hidden_act!r}.")
+            raise ValueError(f"`head_dim` must be even (RoPE rotates pairs of dimensions), got {self.head_dim}.")
 
 
 __all__ = ["ArlowConfig"]
