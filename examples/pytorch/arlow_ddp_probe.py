@@ -13,141 +13,113 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Runs one of the pretraining scripts unchanged and records what each rank did, for the multi-process tests:
+For the multi-process tests: runs one of the pretraining scripts unchanged and records what each rank did.
 
-    torchrun --nproc_per_node 2 arlow_ddp_probe.py trainer PROBE_DIR <run_pretrain_arlow.py arguments>
-    accelerate launch --config_file accelerate_configs/ddp_cpu_2proc.yaml arlow_ddp_probe.py no_trainer PROBE_DIR \
-        <run_pretrain_arlow_no_trainer.py arguments>
+    torchrun --nproc_per_node 2 arlow_ddp_probe.py trainer|no_trainer PROBE_DIR <script arguments>
 
-Each rank writes `PROBE_DIR/rank-<r>.json` with its rank, the world size, the number of optimizer and scheduler
-steps, fingerprints of the first training samples it reads, a digest of the (whole, gathered) parameters before and
-after training and, for a model sharded with `--fsdp`, how many elements of each parameter the rank holds. The Trainer
-script is probed through a [`TrainerCallback`]; the plain loop, which has no callbacks, through instrumented versions
-of the `Accelerator`, dataloader, scheduler and sharding function it uses.
+Each rank writes `PROBE_DIR/rank-<r>.json`: its rank and world size, its optimizer and scheduler steps, fingerprints
+of the first training samples it read, digests of the whole (gathered) parameters after they were initialised and
+after training, and how many elements of each parameter the rank holds.
 """
 
 import hashlib
 import json
 import os
 import sys
+from pathlib import Path
 
-import arlow_pretraining_data
-import run_pretrain_arlow
-import run_pretrain_arlow_no_trainer
-import torch
-from accelerate import Accelerator
-from arlow_sharded_training import local_shard_sizes
-from torchdata.stateful_dataloader import StatefulDataLoader
 
-from transformers import TrainerCallback
+sys.path.insert(0, str(Path(__file__).resolve().parent / "language-modeling"))
+
+import arlow_pretraining_data  # noqa: E402
+import run_pretrain_arlow  # noqa: E402
+import run_pretrain_arlow_no_trainer  # noqa: E402
+import torch  # noqa: E402
+from accelerate import Accelerator  # noqa: E402
+from torch.optim.optimizer import register_optimizer_step_post_hook  # noqa: E402
+from torchdata.stateful_dataloader import StatefulDataLoader  # noqa: E402
+
+from transformers import TrainerCallback  # noqa: E402
 
 
 PROBED_BATCHES = 3
+SCRIPTS = {"trainer": run_pretrain_arlow, "no_trainer": run_pretrain_arlow_no_trainer}
 
 
 def parameters_digest(model) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        if hasattr(tensor, "full_tensor"):  # a shard of an FSDP2 parameter: digest the whole parameter
-            tensor = tensor.full_tensor()
-        digest.update(tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
+        tensor = tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor  # an FSDP2 shard: the whole
+        digest.update(name.encode() + tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 
-def sample_fingerprints(batch) -> list[str]:
-    return [hashlib.sha256(row.numpy().tobytes()).hexdigest() for row in batch["input_ids"]]
-
-
-def write_record(probe_dir: str, record: dict):
-    os.makedirs(probe_dir, exist_ok=True)
-    with open(os.path.join(probe_dir, f"rank-{record['rank']}.json"), "w", encoding="utf-8") as file:
-        json.dump(record, file)
-
-
-class RankProbe(TrainerCallback):
-    def __init__(self, probe_dir: str):
-        self.probe_dir = probe_dir
-        self.record = {}
-
-    def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
-        # A fresh iterator over the deterministic stream yields the batches training is about to read.
-        samples = []
-        for batch_index, batch in enumerate(train_dataloader):
-            if batch_index == PROBED_BATCHES:
-                break
-            samples.extend(sample_fingerprints(batch))
-        self.record.update(rank=args.process_index, world_size=args.world_size, samples=samples)
-        self.record["parameters_before"] = parameters_digest(model)
-
-    def on_train_end(self, args, state, control, model=None, lr_scheduler=None, **kwargs):
-        self.record["parameters_after"] = parameters_digest(model)
-        self.record["global_step"] = state.global_step
-        self.record["scheduler_steps"] = lr_scheduler.last_epoch
-        write_record(self.probe_dir, self.record)
-
-
-def instrument_plain_loop(probe_dir: str):
-    """
-    Makes the plain loop build a training dataloader that fingerprints the first batches as the loop reads them, a
-    scheduler whose optimizer counts its steps, a sharding function that notes the shard sizes, and an `Accelerator`
-    that digests the model and writes the record when training ends.
-    """
-    record = {"samples": [], "global_step": 0}
-    probed = {}
+def main(kind: str, probe_dir: str, script_args: list[str]) -> int:
+    script = SCRIPTS[kind]
+    record = {"samples": [], "global_step": 0, "scheduler_steps": 0}
+    models = []
 
     class RecordingDataLoader(StatefulDataLoader):
         def __iter__(self):
-            for batch_index, batch in enumerate(super().__iter__()):
-                if batch_index < PROBED_BATCHES:
-                    record["samples"].extend(sample_fingerprints(batch))
+            first = not record["samples"]
+            for index, batch in enumerate(super().__iter__()):
+                if first and index < PROBED_BATCHES:
+                    record["samples"] += [
+                        hashlib.sha256(row.numpy().tobytes()).hexdigest() for row in batch["input_ids"]
+                    ]
                 yield batch
+
+    def probed(function, digest: bool):
+        def wrapper(*args, **kwargs):
+            model = function(*args, **kwargs)
+            models.append(model)
+            if digest:
+                record["parameters_before"] = parameters_digest(model)
+            return model
+
+        return wrapper
+
+    def finish():
+        record.update(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
+        record["parameters_after"] = parameters_digest(models[0])
+        record["shards"] = {
+            name: (getattr(parameter, "to_local", lambda: parameter)().numel(), parameter.numel())
+            for name, parameter in models[0].named_parameters()
+        }
+        os.makedirs(probe_dir, exist_ok=True)
+        Path(probe_dir, f"rank-{record['rank']}.json").write_text(json.dumps(record), encoding="utf-8")
 
     def count_step(optimizer, args, kwargs):
         record["global_step"] += 1
 
-    def probed_get_scheduler(*args, optimizer, **kwargs):
-        optimizer.register_step_post_hook(count_step)
-        probed["scheduler"] = get_scheduler(*args, optimizer=optimizer, **kwargs)
-        return probed["scheduler"]
+    def scheduler_step(self, *args, **kwargs):
+        scheduler_step.original(self, *args, **kwargs)
+        record["scheduler_steps"] = self.last_epoch
 
-    def probed_shard_model(model, *args, **kwargs):
-        record["parameters_before"] = parameters_digest(model)
-        probed["model"] = shard_model(model, *args, **kwargs)
-        record["shards"] = local_shard_sizes(probed["model"])
-        return probed["model"]
+    def end_training(self):
+        finish()
+        end_training.original(self)
 
-    class ProbedAccelerator(Accelerator):
-        def prepare(self, *objects, **kwargs):
-            prepared = super().prepare(*objects, **kwargs)
-            for obj in prepared:
-                if isinstance(obj, torch.nn.Module):
-                    probed["model"] = obj
-                    record["parameters_before"] = parameters_digest(self.unwrap_model(obj))
-            return prepared
-
-        def end_training(self):
-            record.update(rank=self.process_index, world_size=self.num_processes)
-            record["parameters_after"] = parameters_digest(self.unwrap_model(probed["model"]))
-            record["scheduler_steps"] = probed["scheduler"].last_epoch
-            write_record(probe_dir, record)
-            super().end_training()
-
-    get_scheduler = run_pretrain_arlow_no_trainer.get_scheduler
-    shard_model = run_pretrain_arlow_no_trainer.shard_model
     arlow_pretraining_data.StatefulDataLoader = RecordingDataLoader
-    run_pretrain_arlow_no_trainer.get_scheduler = probed_get_scheduler
-    run_pretrain_arlow_no_trainer.shard_model = probed_shard_model
-    run_pretrain_arlow_no_trainer.Accelerator = ProbedAccelerator
-
-
-def main(kind: str, probe_dir: str, script_args: list[str]) -> int:
+    register_optimizer_step_post_hook(count_step)
+    scheduler_step.original = torch.optim.lr_scheduler.LRScheduler.step
+    torch.optim.lr_scheduler.LRScheduler.step = scheduler_step
+    # A model built on the meta device (FSDP2) is digested once its shards are initialised.
+    sharded = any(argument.startswith("--fsdp") for argument in script_args)
+    script.build_model = probed(script.build_model, digest=not sharded)
+    if sharded:
+        script.materialize_sharded_model = probed(script.materialize_sharded_model, digest=True)
     if kind == "trainer":
-        return run_pretrain_arlow.main(script_args, callbacks=(RankProbe(probe_dir),))
-    if kind == "no_trainer":
-        instrument_plain_loop(probe_dir)
-        return run_pretrain_arlow_no_trainer.main(script_args)
-    raise ValueError(f"Unknown script kind {kind!r}: use 'trainer' or 'no_trainer'")
+
+        class Finish(TrainerCallback):
+            def on_train_end(self, *args, **kwargs):
+                finish()
+
+        return script.main(script_args, callbacks=(Finish(),))
+    # The plain loop's `end_training` destroys the process group that the digest of a sharded model needs.
+    end_training.original = Accelerator.end_training
+    Accelerator.end_training = end_training
+    return script.main(script_args)
 
 
 if __name__ == "__main__":

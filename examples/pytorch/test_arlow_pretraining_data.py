@@ -15,12 +15,17 @@
 Tests of the streaming pretraining data pipeline: packing, sharding across processes and workers, shuffling, resuming
 from a `StatefulDataLoader` state (exact without shuffling, nothing read twice with it, at a cost that does not grow
 with the steps done), and the data sources.
+
+Run as a script, it measures what resuming costs on the demo's data and settings (README.md quotes it):
+`python test_arlow_pretraining_data.py [STEPS ...]` (default: 10 2000).
 """
 
 import itertools
 import json
 import re
 import sys
+import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -43,7 +48,8 @@ from arlow_pretraining_data import (  # noqa: E402
     save_data_state,
     training_dataloader,
 )
-from arlow_pretraining_setup import train_tokenizer  # noqa: E402
+
+from transformers import ArlowTokenizer  # noqa: E402
 
 
 NUM_DOCUMENTS = 60
@@ -75,7 +81,7 @@ def synthetic_text_source(count: int = NUM_DOCUMENTS) -> TextSource:
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return train_tokenizer([synthetic_text(index) for index in range(NUM_DOCUMENTS)], 300)
+    return ArlowTokenizer().train_new_from_iterator([synthetic_text(index) for index in range(NUM_DOCUMENTS)], 300)
 
 
 def document_ids(tokenizer, blocks) -> set[int]:
@@ -305,3 +311,30 @@ def test_missing_column_and_bad_extension_are_clear_errors(tmp_path):
     (tmp_path / "corpus.csv").write_text("text\nhello\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unsupported extension '.csv'"):
         load_text_sources(train_file=str(tmp_path / "corpus.csv"))
+
+
+if __name__ == "__main__":
+    # From building a dataloader to its first batch after `load_state_dict`, against reading the batches up to there.
+    train_text, _ = load_text_sources()
+    demo_tokenizer = ArlowTokenizer().train_new_from_iterator(train_text.first_documents(300), 2048)
+
+    def demo_loader():
+        stream = packed_blocks(train_text, demo_tokenizer, 128, shuffle_buffer_size=500, seed=42)
+        return training_dataloader(stream, batch_size=16)
+
+    for steps in [int(argument) for argument in sys.argv[1:]] or [10, 2000]:
+        started = time.perf_counter()
+        loader = demo_loader()
+        batches = iter(loader)
+        for _ in range(steps):
+            next(batches)
+        reading = time.perf_counter() - started
+        with tempfile.TemporaryDirectory() as checkpoint_dir:
+            save_data_state(checkpoint_dir, loader, process_index=0, num_processes=1)
+            started = time.perf_counter()
+            resumed = demo_loader()
+            load_data_state(checkpoint_dir, resumed, process_index=0, num_processes=1)
+            next(iter(resumed))
+        print(
+            f"step {steps}: reading {steps} batches took {reading:.2f}s, resuming {time.perf_counter() - started:.2f}s"
+        )

@@ -16,7 +16,8 @@ FSDP2 tests of the plain-loop pretraining script, with 2 CPU processes over gloo
 really sharded, the losses equal a single-process run of the same global batch (within bf16's precision with the
 bf16 mixed-precision policy), and a run resumed from a sharded (torch.distributed.checkpoint) checkpoint continues
 with exactly the losses and weights of the uninterrupted run, for a model without and with (frozen, unused)
-cross-attention layers.
+cross-attention layers. The frozen cross-attention is never all-gathered, and a model built on the meta device gets
+each process's shards initialised.
 
 Run as a script under torchrun, this file is also the worker of the loss-equality test.
 """
@@ -37,9 +38,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "language-modeling"
 sys.path.insert(0, str(EXAMPLES_DIR))
 
 from arlow_chunked_loss import apply_chunked_loss  # noqa: E402
-from arlow_sharded_training import shard_model  # noqa: E402
+from arlow_sharded_training import materialize_sharded_model, shard_model  # noqa: E402
 
-from transformers import ArlowConfig, ArlowForCausalLM  # noqa: E402
+from transformers import ArlowConfig, ArlowForCausalLM, ArlowTokenizer  # noqa: E402
 
 
 STEP_LINE = re.compile(r"\[arlow\] step (\d+) loss ([\d.]+)")
@@ -80,7 +81,8 @@ def train_steps(
 ) -> list[float]:
     """
     `PARITY_STEPS` AdamW steps of a seeded tiny model on one fixed batch of `GLOBAL_BATCH` sequences; a process of a
-    `world_size` run takes its rows of the batch. Returns the loss of the global batch at every step.
+    `world_size` run takes its rows of the batch. Returns the loss of the global batch at every step, and sharded, the
+    number of elements all-gathered in the first step last.
     """
     torch.manual_seed(0)
     model = apply_chunked_loss(ArlowForCausalLM(tiny_config(cross_attention)))
@@ -93,8 +95,16 @@ def train_steps(
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     generator = torch.Generator().manual_seed(1)
     batch = torch.randint(0, 96, (GLOBAL_BATCH, SEQUENCE_LENGTH), generator=generator)[rank::world_size]
-    losses = []
-    for _ in range(PARITY_STEPS):
+    losses, gathered = [], []
+    all_gather = torch.distributed.all_gather_single if sharded else None
+
+    def counting_all_gather(output, *args, **kwargs):
+        gathered.append(output.numel())
+        return all_gather(output, *args, **kwargs)
+
+    for step in range(PARITY_STEPS):
+        if sharded:
+            torch.distributed.all_gather_single = counting_all_gather if step == 0 else all_gather
         loss = model(input_ids=batch, labels=batch, skip_logits=True).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -105,7 +115,7 @@ def train_steps(
             # Every process holds as many tokens, so the mean of the processes' losses is the global batch's.
             torch.distributed.all_reduce(global_loss, op=torch.distributed.ReduceOp.AVG)
         losses.append(global_loss.item())
-    return losses
+    return losses + [sum(gathered)] if sharded else losses
 
 
 def parity_worker(output_path: str):
@@ -116,8 +126,21 @@ def parity_worker(output_path: str):
         for name, cross in CROSS_ATTENTION.items()
     }
     losses["plain-bf16"] = train_steps(False, rank, world_size, sharded=True, mixed_precision="bf16")
+    # Built on the meta device, each process initialises its own shards (each from its own generator on CPU).
+    with torch.device("meta"):
+        model = ArlowForCausalLM(tiny_config(cross_attention=True))
+    model = materialize_sharded_model(shard_model(model, "cpu"), "cpu", seed=0)
+    embeddings = model.model.embed_tokens.weight.to_local()
+    initialised = {
+        "embedding_std": embeddings.std().item(),
+        "first_row": embeddings[0].tolist(),
+        "norms": [p.full_tensor().tolist() for name, p in model.named_parameters() if name.endswith("norm.weight")],
+        "tied": model.lm_head.weight is model.model.embed_tokens.weight,
+    }
+    per_rank = [None] * world_size
+    torch.distributed.all_gather_object(per_rank, initialised)
     if rank == 0:
-        Path(output_path).write_text(json.dumps(losses), encoding="utf-8")
+        Path(output_path).write_text(json.dumps({**losses, "initialised": per_rank}), encoding="utf-8")
     # Both processes leave together: a gloo process group torn down while its peer still talks to it can abort the
     # peer ("terminate called without an active exception").
     torch.distributed.barrier()
@@ -131,6 +154,13 @@ def test_fsdp2_losses_equal_a_single_process_run_of_the_global_batch(tmp_path):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        # The cross-attention blocks (skipped without encoder states) are units of their own, never all-gathered:
+        # beyond the plain model's, the only weights gathered are the layers' cross-attention norms, in the forward
+        # and the backward.
+        config = tiny_config(cross_attention=True)
+        extra = 2 * config.num_hidden_layers * config.hidden_size
+        assert sharded["cross-attention"].pop() == sharded["plain"].pop() + extra
+        sharded["plain-bf16"].pop()
         for name, cross in CROSS_ATTENTION.items():
             single = train_steps(cross == "cross_attention=true")
             assert len(sharded[name]) == PARITY_STEPS
@@ -142,6 +172,11 @@ def test_fsdp2_losses_equal_a_single_process_run_of_the_global_batch(tmp_path):
         assert sharded["plain-bf16"][-1] < sharded["plain-bf16"][0]
     finally:
         torch.set_num_threads(threads)
+    initialised = sharded["initialised"]
+    for rank in initialised:
+        assert abs(rank["embedding_std"] - config.initializer_range) < 0.1 * config.initializer_range
+        assert all(value == 1.0 for norm in rank["norms"] for value in norm) and rank["tied"]
+    assert initialised[0]["first_row"] != initialised[1]["first_row"], "the two shards were drawn alike"
 
 
 def script_args(output_dir: Path, tokenizer: str, cross_attention: str, **overrides) -> list[str]:
@@ -174,10 +209,9 @@ def script_args(output_dir: Path, tokenizer: str, cross_attention: str, **overri
 @pytest.fixture(scope="module")
 def tiny_tokenizer(tmp_path_factory) -> str:
     from arlow_pretraining_data import embedded_text
-    from arlow_pretraining_setup import train_tokenizer
 
     path = tmp_path_factory.mktemp("tokenizer")
-    train_tokenizer(embedded_text("train").first_documents(40), 512).save_pretrained(path)
+    ArlowTokenizer().train_new_from_iterator(embedded_text("train").first_documents(40), 512).save_pretrained(path)
     return str(path)
 
 
@@ -185,7 +219,7 @@ def tiny_tokenizer(tmp_path_factory) -> str:
 def test_fsdp2_shards_and_resumes_exactly_from_a_sharded_checkpoint(cross_attention, tmp_path, tiny_tokenizer):
     probe_dir, full_dir, resumed_dir = tmp_path / "probe", tmp_path / "full", tmp_path / "resumed"
     args = script_args(full_dir, tiny_tokenizer, CROSS_ATTENTION[cross_attention])
-    full = torchrun(str(EXAMPLES_DIR / "arlow_ddp_probe.py"), "no_trainer", str(probe_dir), *args)
+    full = torchrun(str(EXAMPLES_DIR.parent / "arlow_ddp_probe.py"), "no_trainer", str(probe_dir), *args)
     full_losses = {int(step): float(loss) for step, loss in STEP_LINE.findall(full.stdout)}
     assert sorted(full_losses) == list(range(1, MAX_STEPS + 1)), full.stdout + full.stderr
 

@@ -12,41 +12,21 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Streaming data for pretraining: text documents -> tokens -> fixed-size packed blocks, on 🤗 Datasets' streaming
-`IterableDataset` and torchdata's `StatefulDataLoader`.
-
-The pipeline shared by `run_pretrain_arlow.py` (Trainer) and `run_pretrain_arlow_no_trainer.py` (plain loop):
-
-1. A [`TextSource`] is a streaming `datasets.IterableDataset` with one `text` column: a Hub dataset or local
-   txt/json/jsonl/parquet files read with `datasets.load_dataset(..., streaming=True)`, or, when no data is named, the
-   embedded default: the source files of the Python standard library of the interpreter running the script (present
-   on every machine with Python), one shard per distinct file.
-2. `datasets.distributed.split_dataset_by_node` gives every process its own shards, and datasets splits a process's
-   shards between its DataLoader workers, so no two readers read the same document.
-3. `IterableDataset.map(batched=True)` tokenizes a batch of documents at a time (the tokenizer's Rust backend),
-   appends the end-of-text token after every document and cuts the batch's tokens into blocks of exactly
-   `block_size` tokens. This packing function is the only home-made step: datasets, torchdata and transformers have
-   no packing of a stream of documents into fixed-size blocks.
-4. `IterableDataset.shuffle(seed, buffer_size)` shuffles the shard order and mixes the blocks in a buffer;
-   `IterableDataset.repeat(None)` makes the training stream endless, so `max_steps` decides the length of training.
-
-Resuming: [`training_dataloader`] builds a `StatefulDataLoader`, whose `state_dict()` holds each worker's
-`IterableDataset.state_dict()` (shard, position in the shard, position in the current `map` batch). Loading it
-restarts every reader at its shard and position: resume costs at most one shard's documents and one tokenized batch,
-whatever the step. Without shuffling the resumed stream continues with the very next block. With shuffling, datasets
-does not save the content of the shuffle buffer: the blocks it held at the checkpoint (at most `buffer_size` per
-reader) are not read in that pass, and the order after the resume differs from an uninterrupted run's; no block is
-ever read twice.
+Streaming data for pretraining, on 🤗 Datasets' streaming `IterableDataset` and torchdata's `StatefulDataLoader`:
+text documents (a Hub dataset, local files, or the embedded default: this interpreter's standard library sources)
+-> each process's shards (`split_dataset_by_node`) -> tokenized and packed into fixed-size blocks (`map`, the only
+home-made step) -> shuffled (`shuffle`) -> endless (`repeat`). A `StatefulDataLoader` state restarts every reader at
+its shard and position. README.md describes what a resume keeps and loses.
 """
 
 import hashlib
 import itertools
 import json
 import os
+import signal
 import sys
 import sysconfig
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,11 +37,9 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import default_data_collator
 
 
-EMBEDDED_DATASET_DESCRIPTION = "the Python standard library's source files (embedded default)"
 # Folders of the standard library that are not library code (test suites hold deliberately odd files).
 _STDLIB_EXCLUDED_FOLDERS = {"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__"}
 _LOCAL_FILE_BUILDERS = {".txt": "text", ".text": "text", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-_TEXT_FEATURES = datasets.Features({"text": datasets.Value("string")})
 
 
 def python_stdlib_source_files() -> list[Path]:
@@ -76,10 +54,7 @@ def python_stdlib_source_files() -> list[Path]:
 
 
 def is_held_out(text: str, validation_split_percentage: int) -> bool:
-    """
-    Whether a document belongs to the held-out evaluation split. The decision hashes the text itself, so it does not
-    depend on the order of documents or on sharding, and exact duplicates always land on the same side.
-    """
+    """Whether a document is held out for evaluation: decided by a hash of its text, not by order or sharding."""
     return zlib.crc32(text.encode("utf-8", errors="replace")) % 100 < validation_split_percentage
 
 
@@ -111,7 +86,7 @@ class TextSource:
             raise ValueError(f"{self.description} has no column {error.args[0]!r}; pass --text_column_name") from None
 
 
-def _read_source_files(paths: list[str]) -> Iterator[dict[str, str]]:
+def _read_source_files(paths: list[str]):
     for path in paths:
         yield {"text": Path(path).read_text(encoding="utf-8", errors="replace")}
 
@@ -121,15 +96,10 @@ def _keep_split(example: dict, keep_held_out: bool, validation_split_percentage:
     return has_text(text) and is_held_out(text, validation_split_percentage) == keep_held_out
 
 
-def _split(
-    dataset: datasets.IterableDataset, description: str, split: str, validation_split_percentage: int
-) -> TextSource:
+def _split(dataset, description: str, split: str, validation_split_percentage: int) -> TextSource:
     """The train (`split="train"`) or held-out (`split="validation"`) part of `dataset`, chosen by content hash."""
-    part = dataset.filter(
-        _keep_split,
-        fn_kwargs={"keep_held_out": split == "validation", "validation_split_percentage": validation_split_percentage},
-    )
-    return TextSource(description, part)
+    keep = {"keep_held_out": split == "validation", "validation_split_percentage": validation_split_percentage}
+    return TextSource(description, dataset.filter(_keep_split, fn_kwargs=keep))
 
 
 def embedded_text(split: str, validation_split_percentage: int = 5) -> TextSource:
@@ -141,26 +111,14 @@ def embedded_text(split: str, validation_split_percentage: int = 5) -> TextSourc
     files_by_content = {}
     for path in python_stdlib_source_files():
         files_by_content.setdefault(hashlib.sha256(path.read_bytes()).digest(), str(path))
-    files = list(files_by_content.values())
     dataset = datasets.IterableDataset.from_generator(
-        _read_source_files, features=_TEXT_FEATURES, gen_kwargs={"paths": files}
+        _read_source_files,
+        features=datasets.Features({"text": datasets.Value("string")}),
+        gen_kwargs={"paths": list(files_by_content.values())},
     )
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    description = f"{EMBEDDED_DATASET_DESCRIPTION}, Python {version}, {split} split"
+    description = f"the Python standard library's source files (embedded default), Python {version}, {split} split"
     return _split(dataset, description, split, validation_split_percentage)
-
-
-def _select_text(dataset: datasets.IterableDataset, text_column_name: str, description: str):
-    try:
-        dataset = dataset.select_columns([text_column_name])
-    except ValueError:
-        raise ValueError(
-            f"{description} has no column {text_column_name!r} (columns: {sorted(dataset.column_names)}); "
-            "pass --text_column_name"
-        ) from None
-    if text_column_name != "text":
-        dataset = dataset.rename_column(text_column_name, "text")
-    return dataset.filter(lambda example: has_text(example["text"]))
 
 
 def load_text_sources(
@@ -173,11 +131,9 @@ def load_text_sources(
     trust_remote_code: bool = False,
 ) -> tuple[TextSource, TextSource]:
     """
-    Returns the `(train, validation)` text sources for the given data arguments.
-
-    With neither `dataset_name` nor `train_file`, this is the embedded default corpus. A Hub dataset without a
-    validation split, or a train file without a validation file, gives up `validation_split_percentage` percent of
-    its documents (chosen by content hash) to the validation split.
+    Returns the `(train, validation)` text sources for the given data arguments: the embedded default corpus without
+    `dataset_name` and `train_file`. A Hub dataset without a validation split, or a train file without a validation
+    file, gives up `validation_split_percentage` percent of its documents (chosen by content hash) to validation.
     """
     if not 0 < validation_split_percentage < 100:
         raise ValueError(f"validation_split_percentage must be between 1 and 99, got {validation_split_percentage}")
@@ -186,9 +142,8 @@ def load_text_sources(
     if dataset_name is None and train_file is None:
         if validation_file is not None:
             raise ValueError("--validation_file needs --train_file")
-        return (
-            embedded_text("train", validation_split_percentage),
-            embedded_text("validation", validation_split_percentage),
+        return embedded_text("train", validation_split_percentage), embedded_text(
+            "validation", validation_split_percentage
         )
 
     if dataset_name is not None:
@@ -196,14 +151,11 @@ def load_text_sources(
         split_names = list(datasets.get_dataset_split_names(dataset_name, dataset_config_name))
         if "train" not in split_names:
             raise ValueError(f"Dataset {dataset_name!r} has no 'train' split (splits: {split_names})")
-        validation_split = "validation" if "validation" in split_names else None
-        data_files = None
+        data_files, has_validation = None, "validation" in split_names
         description = f"dataset {dataset_name!r}" + (f" ({dataset_config_name})" if dataset_config_name else "")
     else:
-        data_files = {"train": train_file}
-        if validation_file is not None:
-            data_files["validation"] = validation_file
-        builder = None
+        data_files = {"train": train_file, **({"validation": validation_file} if validation_file else {})}
+        builders = set()
         for path in data_files.values():
             if not Path(path).is_file():
                 raise FileNotFoundError(f"Data file {path!r} does not exist")
@@ -212,23 +164,34 @@ def load_text_sources(
                 raise ValueError(
                     f"Data file {path!r}: unsupported extension {suffix!r}, use one of {sorted(_LOCAL_FILE_BUILDERS)}"
                 )
-            if builder not in (None, _LOCAL_FILE_BUILDERS[suffix]):
-                raise ValueError("--train_file and --validation_file must have the same format")
-            builder = _LOCAL_FILE_BUILDERS[suffix]
+            builders.add(_LOCAL_FILE_BUILDERS[suffix])
+        if len(builders) > 1:
+            raise ValueError("--train_file and --validation_file must have the same format")
+        builder = builders.pop()
         # Plain text: one document per paragraph (blank-line separated), not per line.
         builder_kwargs = {"sample_by": "paragraph"} if builder == "text" else {}
-        validation_split = "validation" if validation_file is not None else None
-        description = f"file {train_file!r}"
+        has_validation, description = validation_file is not None, f"file {train_file!r}"
 
-    def open_split(split_name: str, split_description: str) -> datasets.IterableDataset:
-        files = None if data_files is None else {split_name: data_files[split_name]}
-        dataset = datasets.load_dataset(builder, data_files=files, split=split_name, streaming=True, **builder_kwargs)
-        return _select_text(dataset, text_column_name, split_description)
+    def open_split(split: str, split_description: str) -> datasets.IterableDataset:
+        files = None if data_files is None else {split: data_files[split]}
+        dataset = datasets.load_dataset(builder, data_files=files, split=split, streaming=True, **builder_kwargs)
+        try:
+            dataset = dataset.select_columns([text_column_name])
+        except ValueError:
+            raise ValueError(
+                f"{split_description} has no column {text_column_name!r} (columns: {sorted(dataset.column_names)}); "
+                "pass --text_column_name"
+            ) from None
+        if text_column_name != "text":
+            dataset = dataset.rename_column(text_column_name, "text")
+        return dataset.filter(lambda example: has_text(example["text"]))
 
-    if validation_split is not None:
-        train = TextSource(description, open_split("train", description))
+    if has_validation:
         validation_description = f"{description}, validation split"
-        return train, TextSource(validation_description, open_split(validation_split, validation_description))
+        return (
+            TextSource(description, open_split("train", description)),
+            TextSource(validation_description, open_split("validation", validation_description)),
+        )
     documents = open_split("train", description)
     return (
         _split(documents, f"{description}, train part", "train", validation_split_percentage),
@@ -242,11 +205,10 @@ def pack_documents(batch: dict[str, list], tokenizer, block_size: int) -> dict[s
     concatenation into blocks of `block_size` tokens. The tokens after the last full block of the batch are dropped
     (less than one block per batch of documents). The labels are the inputs: the model shifts them itself.
     """
-    end_of_text_id = tokenizer.eos_token_id
     tokens = []
     for token_ids in tokenizer(batch["text"], add_special_tokens=False)["input_ids"]:
         tokens.extend(token_ids)
-        tokens.append(end_of_text_id)
+        tokens.append(tokenizer.eos_token_id)
     blocks = [tokens[start : start + block_size] for start in range(0, len(tokens) - block_size + 1, block_size)]
     return {"input_ids": blocks, "labels": blocks}
 
@@ -288,50 +250,44 @@ def packed_blocks(
         # One shard read at a time, as without shuffling: interleaving several shards (datasets' default is 10) makes
         # the first batch wait for a tokenized batch of documents from each of them.
         dataset = dataset.shuffle(seed=seed, buffer_size=shuffle_buffer_size, max_buffer_input_shards=1)
-    if repeat:
-        dataset = dataset.repeat(None)
-    return dataset
+    return dataset.repeat(None) if repeat else dataset
 
 
-def training_dataloader(
-    dataset: datasets.IterableDataset, batch_size: int, num_workers: int = 0, pin_memory: bool = False, **kwargs
-) -> StatefulDataLoader:
+def _worker_ignores_interrupts(worker_id: int):
+    """Leaves SIGINT to the main process, which saves a checkpoint before stopping."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def training_dataloader(dataset, batch_size: int, num_workers: int = 0, **kwargs) -> StatefulDataLoader:
     """
-    A `StatefulDataLoader` over the training stream: its `state_dict()` / `load_state_dict()` save and restore each
-    worker's position in the stream. No sampler and no rank splitting here: the stream is already this process's.
+    A `StatefulDataLoader` over the training stream, whose `state_dict()` holds each worker's position in it. No
+    sampler and no rank splitting here: the stream is already this process's.
     """
     return StatefulDataLoader(
         dataset,
         batch_size=batch_size,
         collate_fn=default_data_collator,
         num_workers=num_workers,
-        pin_memory=pin_memory,
-        worker_init_fn=worker_ignores_interrupts,
+        worker_init_fn=_worker_ignores_interrupts,
         drop_last=True,
         **kwargs,
     )
 
 
-def data_state_path(checkpoint_dir: str, process_index: int) -> str:
-    return os.path.join(checkpoint_dir, f"data_state-rank{process_index}.json")
-
-
 def save_data_state(checkpoint_dir: str, dataloader: StatefulDataLoader, process_index: int, num_processes: int):
-    """Writes this process's stream position (the dataloader's `state_dict()`) into the checkpoint folder."""
+    """Writes this process's stream position (`data_state-rank<r>.json`) into the checkpoint folder."""
     os.makedirs(checkpoint_dir, exist_ok=True)
-    state = {"num_processes": num_processes, "dataloader": dataloader.state_dict()}
-    with open(data_state_path(checkpoint_dir, process_index), "w", encoding="utf-8") as file:
-        json.dump(state, file)
+    with open(os.path.join(checkpoint_dir, f"data_state-rank{process_index}.json"), "w", encoding="utf-8") as file:
+        json.dump({"num_processes": num_processes, "dataloader": dataloader.state_dict()}, file)
 
 
 def load_data_state(checkpoint_dir: str, dataloader: StatefulDataLoader, process_index: int, num_processes: int):
     """Restores this process's stream position from a checkpoint written by [`save_data_state`]."""
-    path = data_state_path(checkpoint_dir, process_index)
+    path = os.path.join(checkpoint_dir, f"data_state-rank{process_index}.json")
     if not os.path.isfile(path):
         raise ValueError(
             f"{checkpoint_dir!r} holds no data stream position for process {process_index} "
-            f"({os.path.basename(path)}): "
-            "resume with the number of processes the checkpoint was written with"
+            f"({os.path.basename(path)}): resume with the number of processes the checkpoint was written with"
         )
     with open(path, encoding="utf-8") as file:
         state = json.load(file)
@@ -353,10 +309,3 @@ def build_eval_blocks(text: TextSource, tokenizer, block_size: int, max_blocks: 
             "no evaluation block can be built"
         )
     return datasets.Dataset.from_dict({"input_ids": blocks, "labels": blocks})
-
-
-def worker_ignores_interrupts(worker_id: int):
-    """DataLoader `worker_init_fn`: leave SIGINT to the main process, which saves a checkpoint before stopping."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -12,12 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Sharded training for the plain-loop pretraining script: FSDP2 (`torch.distributed.fsdp.fully_shard`) on every
-decoder layer and the root, and checkpoints written with `torch.distributed.checkpoint` (DCP), where every process
-writes and reads only its own shards.
-
-The same code runs on CPU (gloo) and GPU (nccl): only the device mesh's device type differs. The checkpoint functions
-take any model (plain, DDP-wrapped or sharded), so the plain loop has one checkpoint format whatever the parallelism.
+Sharded training for the plain-loop pretraining script: FSDP2 (`torch.distributed.fsdp.fully_shard`) on a model built
+on the meta device, each process then allocating and initialising only its own shards, and checkpoints written with
+`torch.distributed.checkpoint` (DCP), every process writing and reading only its own shards. The same code runs on
+CPU (gloo) and GPU (nccl). The checkpoint functions take any model (plain, DDP-wrapped or sharded).
 """
 
 import os
@@ -38,21 +36,14 @@ MIXED_PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 MODEL_AND_OPTIMIZER_FOLDER = "model_and_optimizer"
 
 
-def decoder_layers(model) -> list[torch.nn.Module]:
-    """The modules FSDP2 shards one by one: the model's `_no_split_modules` classes (`ArlowDecoderLayer`)."""
-    layer_classes = set(model._no_split_modules or ())
-    layers = [module for module in model.modules() if type(module).__name__ in layer_classes]
-    if not layers:
-        raise ValueError(f"{type(model).__name__} has no module of the classes {sorted(layer_classes)} to shard")
-    return layers
-
-
 def shard_model(model, device_type: str, mixed_precision: str = "no") -> FSDPModule:
     """
-    Applies FSDP2 in place: `fully_shard` on each decoder layer, then on the root (the embeddings, the final norm and
-    the tied `lm_head`, which must stay in one unit with the embeddings). Every parameter becomes a `DTensor` sharded
-    on dim 0 across all processes. With `mixed_precision` "bf16" or "fp16" the layers compute in that dtype while the
-    sharded parameters, the optimizer states and the gradient reduction stay in float32.
+    Applies FSDP2 in place: `fully_shard` on each decoder layer (the model's `_no_split_modules` classes), then on the
+    root (the embeddings, the final norm and the tied `lm_head`, one unit). Every parameter becomes a `DTensor`
+    sharded on dim 0 across all processes. A layer's cross-attention block is a unit of its own: pretraining skips it
+    (no encoder states), so its frozen weights are never all-gathered. With `mixed_precision` "bf16" or "fp16" the
+    layers compute in that dtype while the sharded parameters, the optimizer states and the gradient reduction stay
+    in float32.
     """
     if not torch.distributed.is_initialized():
         raise ValueError("FSDP2 needs a distributed launch (torchrun or accelerate launch with several processes)")
@@ -62,16 +53,33 @@ def shard_model(model, device_type: str, mixed_precision: str = "no") -> FSDPMod
     policy = MixedPrecisionPolicy()
     if mixed_precision != "no":
         policy = MixedPrecisionPolicy(param_dtype=MIXED_PRECISION_DTYPES[mixed_precision], reduce_dtype=torch.float32)
-    for layer in decoder_layers(model):
+    layer_classes = set(model._no_split_modules or ())
+    layers = [module for module in model.modules() if type(module).__name__ in layer_classes]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no module of the classes {sorted(layer_classes)} to shard")
+    for layer in layers:
+        if getattr(layer, "cross_attn", None) is not None:
+            fully_shard(layer.cross_attn, mesh=mesh, mp_policy=policy)
         fully_shard(layer, mesh=mesh, mp_policy=policy)
     return fully_shard(model, mesh=mesh, mp_policy=policy)
 
 
+def materialize_sharded_model(model, device, seed: int):
+    """
+    For a model built on the meta device and sharded with [`shard_model`]: allocates this process's shards on
+    `device` and initialises them with the model's own `_init_weights`. A shard is drawn from this process's
+    generator, seeded with `seed + rank` (on GPUs DTensor's own generator draws every shard of one random tensor).
+    """
+    model.to_empty(device=device)
+    rng_state = torch.get_rng_state()
+    torch.manual_seed(seed + torch.distributed.get_rank())
+    model.initialize_weights()
+    torch.set_rng_state(rng_state)
+    return model
+
+
 def save_model_and_optimizer(checkpoint_dir: str, model, optimizer: torch.optim.Optimizer):
-    """
-    Writes model and optimizer states to `checkpoint_dir/model_and_optimizer` with DCP, every process its own shards.
-    A plain or DDP-wrapped model is saved the same way (rank 0 writes the replicated tensors).
-    """
+    """Writes model and optimizer states to `checkpoint_dir/model_and_optimizer` with DCP (rank 0 writes replicas)."""
     model_state, optimizer_state = get_state_dict(model, optimizer)
     dcp.save(
         {"model": model_state, "optimizer": optimizer_state},
@@ -92,18 +100,6 @@ def load_model_and_optimizer(checkpoint_dir: str, model, optimizer: torch.optim.
     set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"])
 
 
-def local_shard_sizes(model) -> dict[str, tuple[int, int]]:
-    """`{name: (elements held by this process, elements of the whole parameter)}`, for checks and logs."""
-    sizes = {}
-    for name, parameter in model.named_parameters():
-        local = parameter.to_local() if hasattr(parameter, "to_local") else parameter
-        sizes[name] = (local.numel(), parameter.numel())
-    return sizes
-
-
 def full_model_state_dict(model) -> dict[str, torch.Tensor]:
-    """
-    The whole (unsharded) model state on CPU, on process 0 (the others get an empty dict): what `save_pretrained`
-    writes.
-    """
+    """The whole model state on CPU on process 0 (the others get an empty dict), for `save_pretrained`."""
     return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))

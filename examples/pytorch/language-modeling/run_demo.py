@@ -13,20 +13,19 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-The end-to-end demo behind `make demo`, on a machine with no network and a couple of CPU cores:
-
-1. pretrains the `arlow-demo` preset from scratch with `run_pretrain_arlow.py` (the Trainer script) on the embedded
-   default corpus (the Python standard library's source files), training its tokenizer on the same data first;
-2. reports the evaluation loss before and after training, the first and last training losses and the perplexity;
-3. in a fresh Python process, reloads the saved model and tokenizer with `AutoModelForCausalLM`/`AutoTokenizer` and
-   generates a sample.
+The end-to-end demo behind `make demo`, on a machine with no network and a couple of CPU cores: pretrains the
+`arlow-demo` preset from scratch with `run_pretrain_arlow.py` (the Trainer script) on the embedded default corpus,
+training its tokenizer first; reports the evaluation loss before and after training, the first and last training
+losses and the perplexity; then, in a fresh Python process, reloads the saved model and tokenizer with the Auto
+classes and generates a sample.
 
 Usage: `python run_demo.py [--output_dir DIR] [--max_steps N]`.
 """
 
 import argparse
+import json
 import os
-import re
+import shutil
 import subprocess
 import sys
 import time
@@ -34,79 +33,38 @@ from pathlib import Path
 
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[2]
-DEFAULT_OUTPUT_DIR = REPO_ROOT / "build" / "demo" / "arlow-demo"
-SAMPLE_PROMPT = "import os\n\n\ndef "
-
-
-def child_environment() -> dict[str, str]:
-    """
-    One intra-op thread unless OMP_NUM_THREADS says otherwise: a model this small gains little from more, and on a
-    machine whose cores are busy with other work, extra threads make each step many times slower.
-    """
-    return {
-        **os.environ,
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-        "PYTHONUNBUFFERED": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
+DEFAULT_OUTPUT_DIR = HERE.parents[2] / "build" / "demo" / "arlow-demo"
+# One intra-op thread unless OMP_NUM_THREADS says otherwise: a model this small gains little from more, and on a
+# machine whose cores are busy with other work, extra threads make each step many times slower.
+CHILD_ENV = {
+    **os.environ,
+    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+    "TOKENIZERS_PARALLELISM": "false",
+}
 
 
 def training_command(output_dir: Path, max_steps: int) -> list[str]:
+    options = (
+        "--model_preset=arlow-demo --do_train --do_eval --per_device_train_batch_size=16 --per_device_eval_batch_size=16 "
+        "--block_size=128 --learning_rate=3e-3 --weight_decay=0.1 --warmup_steps=30 --lr_scheduler_type=cosine "
+        "--tokenizer_train_documents=300 --max_eval_samples=64 --shuffle_buffer_size=500 --save_total_limit=1 "
+        "--seed=42 --log_level=warning --report_to=none"
+    )
+    steps = [
+        f"--max_steps={max_steps}",
+        f"--logging_steps={max(1, max_steps // 10)}",
+        f"--save_steps={max(1, max_steps // 2)}",
+    ]
     return [
         sys.executable,
         str(HERE / "run_pretrain_arlow.py"),
-        "--model_preset=arlow-demo",
         f"--output_dir={output_dir}",
-        "--do_train",
-        "--do_eval",
-        f"--max_steps={max_steps}",
-        "--per_device_train_batch_size=16",
-        "--per_device_eval_batch_size=16",
-        "--block_size=128",
-        "--learning_rate=3e-3",
-        "--weight_decay=0.1",
-        "--warmup_steps=30",
-        "--lr_scheduler_type=cosine",
-        "--tokenizer_train_documents=300",
-        "--max_eval_samples=64",
-        "--shuffle_buffer_size=500",
-        f"--logging_steps={max(1, max_steps // 10)}",
-        f"--save_steps={max(1, max_steps // 2)}",
-        "--save_total_limit=1",
-        "--seed=42",
-        "--log_level=warning",
-        "--report_to=none",
+        *options.split(),
+        *steps,
     ]
 
 
-def run_training(output_dir: Path, max_steps: int) -> dict[str, float]:
-    """Runs the Trainer script, echoing its output, and collects the losses it reports."""
-    process = subprocess.Popen(
-        training_command(output_dir, max_steps), stdout=subprocess.PIPE, text=True, env=child_environment()
-    )
-    results = {}
-    patterns = {
-        "eval_loss_before": r"\[arlow\] eval loss before training: ([\d.]+)",
-        "eval_loss_after": r"\[arlow\] eval loss after training: ([\d.]+)",
-        "perplexity_after": r"\[arlow\] eval loss after training: [\d.]+ \(perplexity ([\d.]+)\)",
-        "train_loss_first": r"\[arlow\] training loss: first logged ([\d.]+)",
-        "train_loss_last": r"\[arlow\] training loss: first logged [\d.]+, last ([\d.]+)",
-    }
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        for name, pattern in patterns.items():
-            if match := re.search(pattern, line):
-                results[name] = float(match.group(1))
-    if process.wait() != 0:
-        raise SystemExit(f"Training failed with exit status {process.returncode}")
-    missing = sorted(set(patterns) - set(results))
-    if missing:
-        raise SystemExit(f"Training finished but did not report {missing}")
-    return results
-
-
-def generate_sample(model_dir: str) -> None:
+def generate_sample(model_dir: str):
     """Runs in a fresh process: reload what training saved, through the Auto classes, and generate."""
     import torch
 
@@ -115,12 +73,10 @@ def generate_sample(model_dir: str) -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     print(f"Reloaded {type(model).__name__} ({model.num_parameters():,} parameters) and {type(tokenizer).__name__}")
-    inputs = tokenizer(SAMPLE_PROMPT, return_tensors="pt")
     torch.manual_seed(0)
+    inputs = tokenizer("import os\n\n\ndef ", return_tensors="pt")
     output = model.generate(**inputs, max_new_tokens=80, do_sample=True, temperature=0.7, top_k=40)
-    print("----- sample -----")
-    print(tokenizer.decode(output[0], skip_special_tokens=True))
-    print("------------------")
+    print(f"----- sample -----\n{tokenizer.decode(output[0], skip_special_tokens=True)}\n------------------")
 
 
 def main() -> int:
@@ -134,34 +90,29 @@ def main() -> int:
         return 0
 
     start = time.perf_counter()
-    if args.output_dir.exists():
-        # The demo always starts from scratch; only its own output folder is removed.
-        import shutil
-
-        shutil.rmtree(args.output_dir)
-    print(
-        f"Arlow demo: pretraining the arlow-demo preset for {args.max_steps} steps into {args.output_dir}", flush=True
-    )
-    results = run_training(args.output_dir, args.max_steps)
+    shutil.rmtree(args.output_dir, ignore_errors=True)  # the demo always starts from scratch, in its own folder
+    print(f"Arlow demo: pretraining arlow-demo for {args.max_steps} steps into {args.output_dir}", flush=True)
+    subprocess.run(training_command(args.output_dir, args.max_steps), check=True, env=CHILD_ENV)
     trained = time.perf_counter()
-
     print("Reloading in a fresh process and generating...", flush=True)
-    subprocess.run(
-        [sys.executable, __file__, "--generate_from", str(args.output_dir)], check=True, env=child_environment()
-    )
+    subprocess.run([sys.executable, __file__, f"--generate_from={args.output_dir}"], check=True, env=CHILD_ENV)
     finished = time.perf_counter()
 
+    def results(name: str) -> dict:
+        return json.loads((args.output_dir / name).read_text(encoding="utf-8"))
+
+    before, after = results("eval_before_training_results.json"), results("eval_results.json")
+    losses = [entry["loss"] for entry in results("trainer_state.json")["log_history"] if "loss" in entry]
     print("\n===== Arlow demo summary =====")
-    print(f"eval loss before training : {results['eval_loss_before']:.4f}")
-    print(f"training loss first/last  : {results['train_loss_first']:.4f} / {results['train_loss_last']:.4f}")
-    print(f"eval loss after training  : {results['eval_loss_after']:.4f}")
-    print(f"eval perplexity           : {results['perplexity_after']:.2f}")
+    print(f"eval loss before training : {before['eval_loss']:.4f}")
+    print(f"training loss first/last  : {losses[0]:.4f} / {losses[-1]:.4f}")
+    print(f"eval loss after training  : {after['eval_loss']:.4f}")
+    print(f"eval perplexity           : {after['eval_perplexity']:.2f}")
     print(f"model and tokenizer saved : {args.output_dir}")
     print(
-        f"time: training {trained - start:.0f}s, reload+generate {finished - trained:.0f}s, "
-        f"total {finished - start:.0f}s"
+        f"time: training {trained - start:.0f}s, reload+generate {finished - trained:.0f}s, total {finished - start:.0f}s"
     )
-    if not results["eval_loss_after"] < results["eval_loss_before"]:
+    if not after["eval_loss"] < before["eval_loss"]:
         print("error: the evaluation loss did not go down")
         return 1
     return 0

@@ -32,17 +32,14 @@ import sys
 
 import datasets
 import torch
-from arlow_chunked_loss import apply_chunked_loss
 from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
 from arlow_pretraining_setup import (
     GracefulInterrupt,
     build_model,
     check_distributed_launch,
-    evaluation_blocks,
     parse_arguments,
     prepare_run,
     shared_tokenizer,
-    training_stream,
 )
 
 import transformers
@@ -55,14 +52,10 @@ logger = logging.getLogger(__name__)
 class StreamingPretrainingTrainer(Trainer):
     """
     A [`Trainer`] for a streamed training set that every process reads on its own (its own shards, split further
-    between its dataloader workers by 🤗 Datasets), instead of `accelerate` reading one stream on the main process and
-    dispatching batches. The dataloader is torchdata's `StatefulDataLoader`: checkpoints hold its position, and a
-    resumed run restores it instead of replaying the batches already trained on. Training forwards ask the model for
-    the loss only (`skip_logits=True`), so the (tokens x vocabulary) logits are never materialised.
-
-    Args:
-        resume_data_from (`str`, *optional*):
-            A checkpoint folder whose data stream position the training dataloader starts from.
+    between its dataloader workers by 🤗 Datasets) instead of `accelerate` reading one stream on the main process and
+    dispatching batches. Its dataloader is torchdata's `StatefulDataLoader`, restored from `resume_data_from` (a
+    checkpoint folder) instead of replaying the batches already trained on. Training forwards ask the model for the
+    loss only (`skip_logits=True`): the (tokens x vocabulary) logits are never materialised.
     """
 
     def __init__(self, *args, resume_data_from: str | None = None, **kwargs):
@@ -72,12 +65,13 @@ class StreamingPretrainingTrainer(Trainer):
     def get_train_dataloader(self):
         if not isinstance(self.train_dataset, datasets.IterableDataset):
             return super().get_train_dataloader()
+        workers = self.args.dataloader_num_workers
         dataloader = training_dataloader(
             self.train_dataset,
             batch_size=self._train_batch_size,
-            num_workers=self.args.dataloader_num_workers,
+            num_workers=workers,
             pin_memory=self.args.dataloader_pin_memory and torch.cuda.is_available(),
-            persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
+            persistent_workers=self.args.dataloader_persistent_workers and workers > 0,
             prefetch_factor=self.args.dataloader_prefetch_factor,
         )
         if self.resume_data_from is not None:
@@ -87,92 +81,61 @@ class StreamingPretrainingTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if model.training and "labels" in inputs:
             inputs = {**inputs, "skip_logits": True}
-        return super().compute_loss(
-            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
-        )
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
-class DataStateCallback(TrainerCallback):
-    """Saves each process's data stream position into every checkpoint the [`Trainer`] writes."""
+class PretrainingCallback(TrainerCallback):
+    """
+    Saves each process's data stream position into every checkpoint; turns a SIGINT/SIGTERM caught by
+    [`GracefulInterrupt`] into "save a checkpoint now, then stop"; prints one plain line per logged training loss and
+    reports the evaluation that `eval_on_start` runs inside `train()` once the model is wrapped for distributed
+    training (a `trainer.evaluate()` before `train()` would mark the model as prepared without its DDP wrapper).
+    """
+
+    def __init__(self, interrupt: GracefulInterrupt):
+        self.interrupt = interrupt
+        self.losses = []
+        self.metrics_before_training = None
 
     def on_save(self, args, state, control, train_dataloader=None, **kwargs):
         if hasattr(train_dataloader, "state_dict"):
             checkpoint_dir = f"{args.output_dir}/checkpoint-{state.global_step}"
             save_data_state(checkpoint_dir, train_dataloader, args.process_index, args.world_size)
 
-
-class CheckpointOnInterruptCallback(TrainerCallback):
-    """Turns a SIGINT/SIGTERM caught by [`GracefulInterrupt`] into "save a checkpoint now, then stop"."""
-
-    def __init__(self, interrupt: GracefulInterrupt):
-        self.interrupt = interrupt
-
     def on_step_end(self, args, state, control, **kwargs):
-        if self.interrupt.requested_on_any_rank(args.device):
-            control.should_save = True
-            control.should_training_stop = True
-
-
-class LossReportCallback(TrainerCallback):
-    """Prints one plain line per logged training loss and remembers the first and last ones."""
-
-    def __init__(self):
-        self.first_loss = None
-        self.last_loss = None
+        if self.interrupt.should_stop(state.global_step, args.device):
+            control.should_save = control.should_training_stop = True
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs or "loss" not in logs:
-            return
-        if self.first_loss is None:
-            self.first_loss = logs["loss"]
-        self.last_loss = logs["loss"]
-        print(f"[arlow] step {state.global_step} loss {logs['loss']}", flush=True)
-
-
-class EvaluationBeforeTrainingCallback(TrainerCallback):
-    """
-    Reports the evaluation `eval_on_start` runs inside `train()`, once the model is wrapped for distributed training.
-    (Calling `trainer.evaluate()` before `train()` would mark the model as prepared without its DDP wrapper, and the
-    processes would then train without synchronising their gradients.)
-    """
-
-    def __init__(self):
-        self.metrics = None
+        if state.is_world_process_zero and logs and "loss" in logs:
+            self.losses.append(logs["loss"])
+            print(f"[arlow] step {state.global_step} loss {logs['loss']}", flush=True)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if self.metrics is not None or state.global_step != 0:
-            return
-        self.metrics = dict(metrics)
-        if state.is_world_process_zero:
-            report_evaluation(self.metrics, "eval", "before training")
+        if self.metrics_before_training is None and state.global_step == 0:
+            self.metrics_before_training = dict(metrics)
+            if state.is_world_process_zero:
+                report_evaluation(self.metrics_before_training, "before training")
 
 
-def report_evaluation(metrics: dict, prefix: str, when: str) -> float:
-    loss = metrics[f"{prefix}_loss"]
-    perplexity = math.exp(loss) if loss < 100 else float("inf")
-    metrics[f"{prefix}_perplexity"] = perplexity
-    print(f"[arlow] eval loss {when}: {loss:.4f} (perplexity {perplexity:.2f})", flush=True)
-    return perplexity
+def report_evaluation(metrics: dict, when: str):
+    loss = metrics["eval_loss"]
+    metrics["eval_perplexity"] = math.exp(loss) if loss < 100 else float("inf")
+    print(f"[arlow] eval loss {when}: {loss:.4f} (perplexity {metrics['eval_perplexity']:.2f})", flush=True)
 
 
 def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] = ()) -> int:
     model_args, data_args, training_args = parse_arguments(argv)
-
     logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
-        datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", handlers=[logging.StreamHandler(sys.stdout)]
     )
-    if training_args.should_log:
-        transformers.utils.logging.set_verbosity_info()
     log_level = training_args.get_process_log_level()
-    logger.setLevel(log_level)
-    logging.getLogger("arlow_pretraining_setup").setLevel(log_level)
+    for module_logger in (logger, logging.getLogger("arlow_pretraining_setup")):
+        module_logger.setLevel(log_level)
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
     logger.warning(
-        f"Process rank: {training_args.process_index} of {training_args.world_size}, device: {training_args.device}, "
-        f"mixed precision: {training_args.mixed_precision}"
+        f"Process rank: {training_args.process_index} of {training_args.world_size}, device: {training_args.device}"
     )
 
     # Every check that can fail runs before the first training step.
@@ -186,59 +149,44 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
             "run_pretrain_arlow_no_trainer.py --fsdp shards with FSDP2 on CPU too"
         )
     run = prepare_run(model_args, data_args, training_args, trains=training_args.do_train)
-    # The stream position comes from the checkpoint (DataStateCallback), not from re-reading the batches trained on.
+    # The stream position comes from the checkpoint (see `on_save`), not from re-reading the batches trained on.
     training_args.ignore_data_skip = True
-
     if not torch.cuda.is_available():
         training_args.dataloader_pin_memory = False  # pinning needs an accelerator; only a warning without one
+    if training_args.do_eval and training_args.do_train and run.checkpoint is None:
+        training_args.eval_on_start = True
+
     set_seed(training_args.seed)
-    tokenizer = shared_tokenizer(
-        model_args,
-        run,
-        training_args.output_dir,
-        training_args.process_index == 0,
-        training_args.main_process_first(desc="tokenizer"),
-    )
-    # the training forwards pass `skip_logits=True`: the loss without the (tokens x vocabulary) logits
-    model = apply_chunked_loss(build_model(run.config, tokenizer, run.attn_implementation))
+    is_main_process = training_args.process_index == 0
+    main_process_first = training_args.main_process_first(desc="tokenizer")
+    tokenizer = shared_tokenizer(model_args, run, training_args.output_dir, is_main_process, main_process_first)
+    model = build_model(run.config, tokenizer, run.attn_implementation)
     logger.info(
         f"Training {model_args.model_preset} from scratch: {model.num_parameters():,} parameters, "
         f"attention {run.attn_implementation}, block size {run.block_size}, vocabulary {len(tokenizer)}"
     )
-
     train_dataset = None
     if training_args.do_train:
-        train_dataset = training_stream(
-            run, data_args, tokenizer, training_args.seed, training_args.process_index, training_args.world_size
-        )
-    eval_dataset = evaluation_blocks(run, data_args, tokenizer) if training_args.do_eval else None
+        world = (training_args.process_index, training_args.world_size)
+        train_dataset = run.training_stream(tokenizer, training_args.seed, *world)
 
-    interrupt = GracefulInterrupt()
-    loss_report = LossReportCallback()
-    evaluation_before_training = EvaluationBeforeTrainingCallback()
-    if training_args.do_eval and training_args.do_train and run.checkpoint is None:
-        training_args.eval_on_start = True
+    interrupt = GracefulInterrupt(training_args.interrupt_check_steps)
+    pretraining = PretrainingCallback(interrupt)
     trainer = StreamingPretrainingTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
+        eval_dataset=run.evaluation_blocks(tokenizer) if training_args.do_eval else None,
         processing_class=tokenizer,
         data_collator=default_data_collator,
-        callbacks=[
-            CheckpointOnInterruptCallback(interrupt),
-            DataStateCallback(),
-            loss_report,
-            evaluation_before_training,
-            *callbacks,
-        ],
+        callbacks=[pretraining, *callbacks],
         resume_data_from=run.checkpoint,
     )
 
     if training_args.do_train:
         with interrupt:
             train_result = trainer.train(resume_from_checkpoint=run.checkpoint)
-        if interrupt.requested:
+        if interrupt.stopped:
             print(
                 f"[arlow] stopped by {interrupt.signal_name} at step {trainer.state.global_step}; checkpoint saved "
                 f"in {training_args.output_dir}, continue with --resume_from_checkpoint latest",
@@ -246,18 +194,17 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
             )
             return interrupt.exit_code
         trainer.save_model()
-        if evaluation_before_training.metrics is not None:
-            trainer.save_metrics("eval_before_training", evaluation_before_training.metrics)
-        metrics = train_result.metrics
-        trainer.log_metrics("train", metrics)
-        trainer.save_metrics("train", metrics)
+        if pretraining.metrics_before_training is not None:
+            trainer.save_metrics("eval_before_training", pretraining.metrics_before_training)
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()
-        if loss_report.first_loss is not None:
-            print(f"[arlow] training loss: first logged {loss_report.first_loss}, last {loss_report.last_loss}")
+        if pretraining.losses:
+            print(f"[arlow] training loss: first logged {pretraining.losses[0]}, last {pretraining.losses[-1]}")
 
     if training_args.do_eval:
         metrics = trainer.evaluate(metric_key_prefix="eval")
-        report_evaluation(metrics, "eval", "after training")
+        report_evaluation(metrics, "after training")
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
     return 0
