@@ -11,6 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
+import functools
 import io
 import json
 import os
@@ -29,7 +30,7 @@ from transformers.testing_utils import require_sentencepiece, require_tokenizers
 from ...test_tokenization_common import TokenizerTesterMixin
 
 
-# The test tokenizers are trained at set-up from these lines, deterministically, so no tokenizer file is committed.
+# The test tokenizers are trained at set-up from these lines, deterministically: no tokenizer file is committed.
 CORPUS = [
     "The lighthouse keeper climbed 112 steps every evening, and he counted them twice: 1, 2, 3.",
     "Hello world! Hello again, world. The world said hello back, which surprised everyone in the room.",
@@ -40,6 +41,17 @@ CORPUS = [
 SPECIAL_TOKENS = ["<|pad|>", "<|begin_of_text|>", "<|end_of_text|>"]
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None)
 TEXT = "The keeper counted 112 steps, 😊"
+
+
+def train_sentencepiece(folder: str, **options):
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(CORPUS), model_writer=model, num_threads=1, minloglevel=2, **options
+    )
+    Path(folder, "tokenizer.model").write_bytes(model.getvalue())
+    return sentencepiece.SentencePieceProcessor(model_proto=model.getvalue())
 
 
 @require_tokenizers
@@ -59,6 +71,18 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
         cls.integration_expected_tokens, cls.integration_expected_token_ids = reference.tokens, reference.ids
         super().setUpClass()
 
+    @functools.cached_property
+    def sentencepiece(self):
+        # A SentencePiece BPE model with byte fallback and Arlow's special tokens, and the tokenizer loaded from it
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        processor = train_sentencepiece(
+            folder, model_type="bpe", vocab_size=500, byte_fallback=True, hard_vocab_limit=False, character_coverage=1.0,
+            normalization_rule_name="identity", split_digits=True, remove_extra_whitespaces=False, pad_id=0, bos_id=1,
+            eos_id=2, unk_id=3, pad_piece=SPECIAL_TOKENS[0], bos_piece=SPECIAL_TOKENS[1], eos_piece=SPECIAL_TOKENS[2],
+        )  # fmt: skip
+        return processor, ArlowTokenizer.from_pretrained(folder)
+
     def test_defaults_and_special_tokens(self):
         tokenizer, config = self.get_tokenizer(), ArlowConfig()
         self.assertIs(ArlowTokenizerFast, ArlowTokenizer)
@@ -71,6 +95,8 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
         self.assertEqual([ids.count(2), tokenizer.decode(ids, skip_special_tokens=True)], [1, "onetwo"])
         untrained = ArlowTokenizer()  # the special tokens and the 256 byte symbols: one token per byte
         self.assertEqual([len(untrained), len(untrained.encode("héllo 😊", add_special_tokens=False))], [259, 11])
+        retrained = untrained.train_new_from_iterator(iter(CORPUS), 400)  # training is deterministic
+        self.assertEqual(retrained.backend_tokenizer.to_str(), tokenizer.backend_tokenizer.to_str())
 
     def test_add_bos_and_eos_token(self):
         text_ids = self.get_tokenizer().encode(TEXT, add_special_tokens=False)
@@ -87,126 +113,76 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
     @given(texts=st.lists(st.text().filter(lambda text: "<|" not in text), min_size=1, max_size=4))
     def test_round_trip_any_text(self, texts):
         tokenizer, prefixed = self.get_tokenizer(), self.get_tokenizer(add_prefix_space=True)
-        batch = tokenizer(texts)["input_ids"]
-        self.assertEqual(tokenizer.batch_decode(batch, skip_special_tokens=True), texts)
+        self.assertEqual(tokenizer.batch_decode(tokenizer(texts)["input_ids"], skip_special_tokens=True), texts)
         self.assertEqual(prefixed.batch_decode(prefixed(texts, add_special_tokens=False)["input_ids"]), texts)
-        text = "a" + texts[0]  # encoded as after a space
+        text = "a" + texts[0]  # with `add_prefix_space`, encoded as after a space
         self.assertEqual(prefixed.encode(text), [1, *tokenizer.encode(" " + text, add_special_tokens=False)])
-
-    def test_padding_and_truncation(self):
-        tokenizer, texts = self.get_tokenizer(), ["Hello world!", TEXT]
-        short, long = tokenizer(texts[0])["input_ids"], tokenizer(texts[1])["input_ids"]
-        padded = tokenizer(texts, padding=True)
-        gap = len(long) - len(short)
-        self.assertEqual(padded["input_ids"][0], [0] * gap + short)
-        self.assertEqual(padded["attention_mask"][0], [0] * gap + [1] * len(short))
-        self.assertEqual(tokenizer(texts, truncation=True, max_length=4)["input_ids"][1], long[:4])
-        left = self.get_tokenizer(truncation_side="left")(texts, truncation=True, max_length=4)
-        self.assertEqual(left["input_ids"][1], [1, *long[-3:]])
 
     def test_construction_from_vocab_and_merges(self):
         reference, model = self.get_tokenizer(), json.loads(self.get_tokenizer().backend_tokenizer.to_str())["model"]
-        vocab, merges = model["vocab"], [tuple(merge) for merge in model["merges"]]
+        vocab, merges = model["vocab"], [" ".join(merge) for merge in model["merges"]]
         self.assertEqual(ArlowTokenizer(vocab=vocab, merges=merges).encode(TEXT), reference.encode(TEXT))
-        strings = [" ".join(merge) for merge in merges]
-        self.assertEqual(ArlowTokenizer(vocab=vocab, merges=strings).encode(TEXT), reference.encode(TEXT))
         with tempfile.TemporaryDirectory() as tmp_dir:  # the layout of upstream's byte-level BPE checkpoints
             Path(tmp_dir, "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-            Path(tmp_dir, "merges.txt").write_text("#version: 0.2\n" + "\n".join(strings) + "\n", encoding="utf-8")
-            self.assertEqual(ArlowTokenizer.from_pretrained(tmp_dir).get_vocab(), reference.get_vocab())
-            loaded = ArlowTokenizer(vocab=f"{tmp_dir}/vocab.json", merges=f"{tmp_dir}/merges.txt")
-            self.assertEqual(loaded.encode(TEXT), reference.encode(TEXT))
+            Path(tmp_dir, "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
+            self.assertEqual(ArlowTokenizer.from_pretrained(tmp_dir).encode(TEXT), reference.encode(TEXT))
+            self.assertEqual(ArlowTokenizer(f"{tmp_dir}/vocab.json", f"{tmp_dir}/merges.txt").get_vocab(), vocab)
 
     def test_bad_input_is_a_clear_error(self):
-        vocab = self.get_tokenizer().get_vocab()
+        vocab, error, load = self.get_tokenizer().get_vocab(), self.assertRaisesRegex, ArlowTokenizer.from_pretrained
         with tempfile.TemporaryDirectory() as tmp_dir:
-            with self.assertRaisesRegex(ValueError, "holds no tokenizer.json, vocab.json or tokenizer.model"):
-                ArlowTokenizer.from_pretrained(tmp_dir)
+            error(ValueError, "holds no tokenizer.json, vocab.json or tokenizer.model", load, tmp_dir)
             self.get_tokenizer().save_pretrained(tmp_dir)
             Path(tmp_dir, "tokenizer.json").write_text('{"added_tokens": [], "model": {}}', encoding="utf-8")
-            with self.assertRaisesRegex(ValueError, "tokenizer.json is not a valid tokenizer file"):
-                ArlowTokenizer.from_pretrained(tmp_dir)
-        with self.assertRaisesRegex(ValueError, "/nonexistent/tokenizer.json is not a valid tokenizer file"):
-            ArlowTokenizer(tokenizer_file="/nonexistent/tokenizer.json")
-        with self.assertRaisesRegex(ValueError, "/nonexistent/vocab.json is not a valid vocab.json with a merges.txt"):
-            ArlowTokenizer(vocab="/nonexistent/vocab.json", merges="/nonexistent/merges.txt")
-        for merges in (["a b c"], [("<missing>", "a")], [("a", "b")] if "ab" not in vocab else [("x", "q")]):
-            with self.assertRaisesRegex(ValueError, "is not a pair of tokens whose merge is in the vocabulary"):
-                ArlowTokenizer(vocab=vocab, merges=merges)
-        with self.assertRaisesRegex(ValueError, "lacks 1 of the 256 byte symbols"):
-            ArlowTokenizer(vocab={token: index for token, index in vocab.items() if token != "Ā"}, merges=[])
-        with self.assertRaisesRegex(ValueError, "vocab_size=259 is too small: .* need 260"):
-            ArlowTokenizer().train_new_from_iterator(CORPUS, 259, new_special_tokens=["<|tool|>"])
-
-    def test_training(self):
-        first, second = (ArlowTokenizer(add_eos_token=True).train_new_from_iterator(iter(CORPUS), 300) for _ in "ab")
-        self.assertEqual(first.backend_tokenizer.to_str(), second.backend_tokenizer.to_str())  # deterministic
-        self.assertEqual([len(first), first.encode("Hi")[0], first.encode("Hi")[-1]], [300, 1, 2])
-        batched = ArlowTokenizer().train_new_from_iterator([CORPUS[:2], CORPUS[2:]], 300, new_special_tokens=["<|x|>"])
-        self.assertEqual([batched.convert_tokens_to_ids("<|x|>"), len(batched.all_special_tokens)], [3, 4])
+            error(ValueError, "tokenizer.json is not a valid tokenizer file", load, tmp_dir)
+        error(
+            ValueError,
+            "/no/tokenizer.json is not a valid tokenizer file",
+            ArlowTokenizer,
+            tokenizer_file="/no/tokenizer.json",
+        )
+        error(
+            ValueError, "/no/vocab.json is not a valid vocab.json", ArlowTokenizer, "/no/vocab.json", "/no/merges.txt"
+        )
+        for merges in (["a b c"], [("<missing>", "a")], [("Q", "z")]):
+            error(
+                ValueError, "is not a pair of tokens whose merge is in the vocabulary", ArlowTokenizer, vocab, merges
+            )
+        vocab.pop("Ā")
+        error(ValueError, "lacks 1 of the 256 byte symbols", ArlowTokenizer, vocab, [])
 
     def test_loads_with_auto_and_without_arlow(self):
-        tokenizer = self.get_tokenizer()
         with tempfile.TemporaryDirectory() as tmp_dir:
             ArlowConfig().save_pretrained(tmp_dir)
-            tokenizer.save_pretrained(tmp_dir)
+            self.get_tokenizer().save_pretrained(tmp_dir)
             self.assertIsInstance(AutoTokenizer.from_pretrained(tmp_dir), ArlowTokenizer)
-            # A transformers without Arlow reads the same `tokenizer.json` with the generic class.
-            self.assertEqual(TokenizersBackend.from_pretrained(tmp_dir).encode(TEXT), tokenizer.encode(TEXT))
+            expected = self.get_tokenizer().encode(TEXT)  # a transformers without Arlow: the generic class
+            self.assertEqual(TokenizersBackend.from_pretrained(tmp_dir).encode(TEXT), expected)
             os.remove(Path(tmp_dir, "tokenizer_config.json"))  # then the model type in config.json decides
-            self.assertEqual(AutoTokenizer.from_pretrained(tmp_dir).encode(TEXT), tokenizer.encode(TEXT))
+            self.assertEqual(AutoTokenizer.from_pretrained(tmp_dir).encode(TEXT), expected)
 
-
-@require_tokenizers
-@require_sentencepiece
-class ArlowSentencePieceTest(unittest.TestCase):
-    """A folder holding only a SentencePiece BPE model loads, and encodes as the sentencepiece library does."""
-
-    @classmethod
-    def setUpClass(cls):
-        import sentencepiece
-
-        cls.model_dir, model = tempfile.mkdtemp(), io.BytesIO()
-        cls.addClassCleanup(shutil.rmtree, cls.model_dir)
-        special_ids = {"pad_id": 0, "pad_piece": SPECIAL_TOKENS[0], "bos_id": 1, "bos_piece": SPECIAL_TOKENS[1]}
-        sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(CORPUS), model_writer=model, model_type="bpe", vocab_size=500, byte_fallback=True,
-            hard_vocab_limit=False, character_coverage=1.0, normalization_rule_name="identity", split_digits=True,
-            remove_extra_whitespaces=False, eos_id=2, eos_piece=SPECIAL_TOKENS[2], unk_id=3, num_threads=1,
-            minloglevel=2, **special_ids,
-        )  # fmt: skip
-        Path(cls.model_dir, "tokenizer.model").write_bytes(model.getvalue())
-        cls.processor = sentencepiece.SentencePieceProcessor(model_file=f"{cls.model_dir}/tokenizer.model")
-        cls.tokenizer = ArlowTokenizer.from_pretrained(cls.model_dir)
-
-    def test_special_tokens_and_corpus(self):
-        tokenizer = self.tokenizer
+    @require_sentencepiece
+    def test_sentencepiece_model(self):
+        processor, tokenizer = self.sentencepiece
         self.assertEqual([tokenizer.pad_token, tokenizer.bos_token, tokenizer.eos_token], SPECIAL_TOKENS)
-        self.assertEqual([tokenizer.unk_token_id, len(tokenizer)], [3, self.processor.get_piece_size()])
-        self.assertEqual(tokenizer.encode("Hello world!"), [1, *self.processor.encode("Hello world!")])
+        self.assertEqual([tokenizer.unk_token_id, len(tokenizer)], [3, processor.get_piece_size()])
+        self.assertEqual(tokenizer.encode("Hello world!"), [1, *processor.encode("Hello world!")])
         batch = tokenizer(CORPUS, add_special_tokens=False)["input_ids"]
-        self.assertEqual([batch, tokenizer.batch_decode(batch)], [self.processor.encode(CORPUS), CORPUS])
+        self.assertEqual([batch, tokenizer.batch_decode(batch)], [processor.encode(CORPUS), CORPUS])
+        with tempfile.TemporaryDirectory() as tmp_dir:  # saved as a `tokenizer.json`, loaded as it is
+            tokenizer.save_pretrained(tmp_dir)
+            self.assertEqual(ArlowTokenizer.from_pretrained(tmp_dir).encode(TEXT), tokenizer.encode(TEXT))
+            train_sentencepiece(tmp_dir, model_type="unigram", vocab_size=100)
+            os.remove(Path(tmp_dir, "tokenizer.json"))
+            load = ArlowTokenizer.from_pretrained
+            self.assertRaisesRegex(ValueError, "tokenizer.model is not a SentencePiece BPE model", load, tmp_dir)
+            Path(tmp_dir, "tokenizer.model").write_bytes(b"not a sentencepiece model")
+            self.assertRaisesRegex(ValueError, "tokenizer.model is not a valid SentencePiece model", load, tmp_dir)
 
+    @require_sentencepiece
     @PROPERTY
     @given(text=st.text().filter(lambda text: "<" not in text))
-    def test_matches_sentencepiece_on_any_text(self, text):
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        self.assertEqual([ids, self.tokenizer.decode(ids)], [self.processor.encode(text), self.processor.decode(ids)])
-
-    def test_save_and_reload(self):
-        with tempfile.TemporaryDirectory() as tmp_dir:
-            self.tokenizer.save_pretrained(tmp_dir)
-            self.assertEqual(ArlowTokenizer.from_pretrained(tmp_dir).encode(TEXT), self.tokenizer.encode(TEXT))
-
-    def test_unsupported_or_corrupt_model(self):
-        import sentencepiece
-
-        with tempfile.TemporaryDirectory() as tmp_dir:
-            sentencepiece.SentencePieceTrainer.train(
-                sentence_iterator=iter(CORPUS), model_prefix=f"{tmp_dir}/tokenizer", vocab_size=100, minloglevel=2
-            )  # a unigram model
-            with self.assertRaisesRegex(ValueError, "tokenizer.model is not a SentencePiece BPE model"):
-                ArlowTokenizer.from_pretrained(tmp_dir)
-            Path(tmp_dir, "tokenizer.model").write_bytes(b"not a sentencepiece model")
-            with self.assertRaisesRegex(ValueError, "tokenizer.model is not a valid SentencePiece model"):
-                ArlowTokenizer.from_pretrained(tmp_dir)
+    def test_sentencepiece_model_on_any_text(self, text):
+        processor, tokenizer = self.sentencepiece
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        self.assertEqual([ids, tokenizer.decode(ids)], [processor.encode(text), processor.decode(ids)])
