@@ -197,11 +197,10 @@ class ArlowModel(LlamaModel):
             # CODEPATH: `cross_attention=False` checkpoints have no cross-attention weights: they refuse encoder states
             if not self.config.cross_attention:
                 raise ValueError("`encoder_hidden_states` given to a model built with `cross_attention=False`.")
-            expected = (inputs_embeds.shape[0], *encoder_hidden_states.shape[1:2], self.config.hidden_size)
-            if encoder_hidden_states.shape != expected:
-                raise ValueError(
-                    f"`encoder_hidden_states` must have shape {expected}, got {encoder_hidden_states.shape}"
-                )
+            batch_size, hidden_size = inputs_embeds.shape[0], self.config.hidden_size
+            if encoder_hidden_states.ndim != 3 or encoder_hidden_states.shape[::2] != (batch_size, hidden_size):
+                shape = tuple(encoder_hidden_states.shape)
+                raise ValueError(f"`encoder_hidden_states` must be ({batch_size}, length, {hidden_size}), not {shape}")
         # CODEPATH: `use_cross_attention=False` switches the cross-attention blocks off at run time (weights stay)
         if not self.config.use_cross_attention:
             encoder_hidden_states = encoder_attention_mask = None
