@@ -380,3 +380,22 @@ def test_training_step_peak_memory_is_below_the_full_logits_path(monkeypatch):
     # chunked one at most a chunk's logits and their gradient (2 x 4 MiB here)
     assert full_peak >= 3 * full_logits_bytes
     assert chunked_peak <= full_peak - 1.5 * full_logits_bytes
+
+
+def test_accelerators_take_chunks_of_a_gibibyte_of_logits(monkeypatch):
+    # on a GPU each chunk adds a full (vocabulary x hidden) pass into the float32 weight gradient: few, large chunks
+    chunk_sizes = []
+    apply = arlow_chunked_loss.ChunkedLinearCrossEntropy.apply
+
+    def spy(*args):
+        chunk_sizes.append(args[5])
+        return apply(*args)
+
+    monkeypatch.setattr(arlow_chunked_loss.ChunkedLinearCrossEntropy, "apply", spy)
+    hidden_states, weight = torch.randn(2, 300, 8), torch.randn(64, 8)
+    labels = torch.randint(0, 64, (2, 300))
+    reference = chunked_causal_lm_loss(hidden_states, weight, labels)
+    monkeypatch.setattr(arlow_chunked_loss, "FLOAT32_PRODUCT_DEVICES", set())  # the CPU treated as an accelerator
+    monkeypatch.setattr(arlow_chunked_loss, "ACCELERATOR_CHUNK_LOGITS_BYTES", 4 * 64 * 100)
+    torch.testing.assert_close(chunked_causal_lm_loss(hidden_states, weight, labels), reference)
+    assert chunk_sizes == [75, 100]  # CPU: 600 rows in ceil(64 / 8) = 8 chunks; accelerator: 100 rows of 64 floats

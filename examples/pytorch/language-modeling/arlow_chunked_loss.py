@@ -42,6 +42,13 @@ from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, Cau
 # 2048), and it keeps the matrix products large enough for GPUs.
 MIN_LOSS_CHUNK_ROWS = 256
 
+# On an accelerator a chunk holds at least as many rows as fill this many bytes of float32 logits. Each chunk adds its
+# product into the float32 weight gradient, a full pass over (vocabulary x hidden) floats: on an H200 (bfloat16,
+# 8192 tokens, hidden 2304, vocabulary 131072, benchmark/results/gpu/) the CPU's rule, 32 chunks of 256 rows for
+# the seed's vocabulary, took 0.102 s for forward and backward against 0.034 s for the full logits. A 1 GiB chunk
+# (2048 rows at that vocabulary) makes 4 to 8 passes a step and still holds a small part of the full logits' memory.
+ACCELERATOR_CHUNK_LOGITS_BYTES = 2**30
+
 # Devices on which the products of float16/bfloat16 inputs (outside autocast) run in float32: a CPU without native
 # half-precision matrix products emulates them, about 10x slower than float32 (benchmark/bench_loss_operator.py,
 # bfloat16, hidden 128, vocabulary 4096: 5.9 s against 0.54 s for PyTorch's `linear_cross_entropy`, which upcasts on
@@ -146,7 +153,8 @@ def chunked_causal_lm_loss(
 
     The rows are split into about ceil(vocab_size / hidden_size) chunks, so that one chunk's logits take about as
     much memory as the hidden states themselves, but of at least `MIN_LOSS_CHUNK_ROWS` rows each, below which the
-    matrix products lose efficiency.
+    matrix products lose efficiency; on an accelerator, of at least `ACCELERATOR_CHUNK_LOGITS_BYTES` of float32
+    logits each, so that the weight gradient is accumulated in few passes.
     """
     if shift_labels is None:
         shift_labels = nn.functional.pad(labels, (0, 1), value=ignore_index)[..., 1:]
@@ -167,6 +175,8 @@ def chunked_causal_lm_loss(
     num_chunks = -(-weight.shape[0] // hidden_size)
     chunk_size = max(MIN_LOSS_CHUNK_ROWS, -(-targets.shape[0] // num_chunks))
     device_type = hidden_states.device.type
+    if device_type not in FLOAT32_PRODUCT_DEVICES:
+        chunk_size = max(chunk_size, ACCELERATOR_CHUNK_LOGITS_BYTES // (4 * weight.shape[0]))
     compute_dtype = hidden_states.dtype
     if torch.is_autocast_enabled(device_type):
         # autocast's dtype, as `lm_head` would run under autocast
