@@ -42,11 +42,11 @@ def test_step_limits_fit_the_machines_ten_minute_command_limit():
 def test_a_step_that_hangs_is_killed_and_the_report_keeps_the_steps_before_it(tmp_path):
     result = tmp_path / "first.json"
     write = f"import json; json.dump({{'value': 1}}, open({str(result)!r}, 'w'))"
+    # a pytest run stopped at its limit: what it printed is counted, since its JUnit file is never written
+    hang = "import time; print('[gw0] [ 50%] PASSED tests/t.py::T::test_sdpa_x', flush=True); time.sleep(60)"
     steps = [
         gpu_check.Step("first", 20, [sys.executable, "-c", write], result=result),
-        gpu_check.Step(
-            "hangs", 2, [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"]
-        ),
+        gpu_check.Step("hangs", 2, [sys.executable, "-c", hang], junit=tmp_path / "never-written.xml"),
         gpu_check.Step("needs a GPU", 5, [sys.executable, "-c", "raise SystemExit(3)"], needs_cuda=True),
         gpu_check.Step("fails", 20, [sys.executable, "-c", "raise SystemExit(3)"]),
     ]
@@ -57,10 +57,11 @@ def test_a_step_that_hangs_is_killed_and_the_report_keeps_the_steps_before_it(tm
     assert status == 1
     assert statuses == ["passed", "timed out after 2 s", "not run: no CUDA", "failed (exit status 3)"]
     assert report["steps"][0]["results"] == {"value": 1}
-    assert report["steps"][1]["seconds"] < 15 and "started" in report["steps"][1]["output_tail"]
+    assert report["steps"][1]["seconds"] < 15 and "PASSED" in report["steps"][1]["output_tail"]
+    assert report["steps"][1]["tests"] == {"sdpa": {"passed": 1, "failed": 0, "skipped": 0}}
     markdown = (tmp_path / "out" / "gpu-report.md").read_text()
     assert "| hangs | timed out after 2 s |" in markdown and '"value": 1' in markdown
-    assert "started" in (tmp_path / "out" / "gpu-check.log").read_text()
+    assert "test_sdpa_x" in (tmp_path / "out" / "gpu-check.log").read_text()
 
 
 def test_test_counts_per_backend_never_count_absent_flash_attention_as_passed(tmp_path):
@@ -74,8 +75,8 @@ def test_test_counts_per_backend_never_count_absent_flash_attention_as_passed(tm
         '<testcase name="test_model_forward"/>'
         "</testsuite></testsuites>"
     )
-    counts = gpu_check.junit_summary(junit, flash_attn_present=False)
-    assert counts["sdpa"] == {"passed": 1, "failed": 1, "skipped": 0}
+    counts = gpu_check.test_summary(gpu_check.junit_outcomes(junit), flash_attn_present=False)
+    assert counts["sdpa"] == {"passed": 1, "failed": 1, "skipped": 0, "failed tests": ["test_eager_matches_sdpa"]}
     assert counts["flex"]["passed"] == 1
     assert counts["flash (FA2/FA3): not run, flash-attn absent"] == {"passed": 0, "failed": 0, "skipped": 1}
     assert counts["eager and common"]["passed"] == 1
