@@ -29,8 +29,7 @@ class ArlowConfig(PreTrainedConfig):
         Whether every decoder layer gets a cross-attention block that attends to `encoder_hidden_states`.
         `add_cross_attention`, the name [`EncoderDecoderModel`] uses, is an alias of this field.
     use_cross_attention (`bool`, *optional*, defaults to `True`):
-        Whether the cross-attention blocks run when `encoder_hidden_states` are given; `False` keeps the weights but
-        skips the blocks. Without `encoder_hidden_states` they are always skipped.
+        Whether the cross-attention blocks run given `encoder_hidden_states` (`False` keeps the weights, skips them).
 
     The RoPE base can be given as `rope_theta` (defaults to `100000.0`), stored in `rope_parameters["rope_theta"]`.
     Arlow is always a causal decoder: `is_decoder` reads `True`, and setting it to `False` is an error.
@@ -39,17 +38,14 @@ class ArlowConfig(PreTrainedConfig):
 
     ```python
     >>> from transformers import ArlowModel, ArlowConfig
-
     >>> configuration = ArlowConfig()  # the default hyperparameters
     >>> model = ArlowModel(configuration)  # a randomly initialized model of that configuration
-    >>> configuration = model.config
     ```"""
 
     model_type = "arlowgpt"
     keys_to_ignore_at_inference = ["past_key_values"]
     default_theta = 100000.0
-    # `EncoderDecoderModel` and the generic docs speak of `add_cross_attention`; Arlow stores it as `cross_attention`
-    attribute_map = {"add_cross_attention": "cross_attention"}
+    attribute_map = {"add_cross_attention": "cross_attention"}  # the name `EncoderDecoderModel` uses
     base_model_tp_plan = {
         "layers.*.self_attn.q_proj": "colwise",
         "layers.*.self_attn.k_proj": "colwise",
@@ -101,8 +97,7 @@ class ArlowConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
 
     @property
-    def is_decoder(self) -> bool:
-        """Arlow is a causal decoder in every configuration."""
+    def is_decoder(self) -> bool:  # Arlow is a causal decoder in every configuration
         return True
 
     @is_decoder.setter
@@ -115,9 +110,7 @@ class ArlowConfig(PreTrainedConfig):
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(f"`hidden_size` must be divisible by `num_attention_heads`, got {self.hidden_size}.")
         if self.num_attention_heads % self.num_key_value_heads != 0:
-            raise ValueError(
-                f"`num_key_value_heads` must divide `num_attention_heads`, got {self.num_key_value_heads}."
-            )
+            raise ValueError(f"`num_key_value_heads` ({self.num_key_value_heads}) must divide `num_attention_heads`.")
         if self.head_dim <= 0 or self.head_dim % 2 != 0:
             raise ValueError(f"`head_dim` must be even (RoPE rotates pairs of dimensions), got {self.head_dim}.")
 

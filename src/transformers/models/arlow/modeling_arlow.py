@@ -46,7 +46,13 @@ from .configuration_arlow import ArlowConfig
 
 @use_kernel_forward_from_hub("RMSNorm")
 class ArlowRMSNorm(nn.Module):
-    """Root-mean-square normalization with a learned scale and no bias (Llama's), computed in float32."""
+    """
+    Root-mean-square normalization with a learned scale and no bias (Llama's), computed in float32.
+
+    Args:
+        hidden_size (`int`): The size of the last dimension, which is normalized.
+        eps (`float`, *optional*, defaults to 1e-06): Added to the mean square for numerical stability.
+    """
 
     def __init__(self, hidden_size, eps: float = 1e-6) -> None:
         """
@@ -68,7 +74,12 @@ class ArlowRMSNorm(nn.Module):
 
 
 class ArlowRotaryEmbedding(nn.Module):
-    """The rotary position embedding tables (`cos`, `sin`) of the RoPE variant in `config.rope_parameters`."""
+    """
+    The rotary position embedding tables (`cos`, `sin`) of the RoPE variant in `config.rope_parameters`.
+
+    Args:
+        config ([`ArlowConfig`]): The configuration: `rope_parameters`, `head_dim` and `max_position_embeddings`.
+    """
 
     def __init__(self, config: ArlowConfig):
         super().__init__()
@@ -279,7 +290,6 @@ class ArlowCrossAttention(ArlowAttention):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         input_shape = hidden_states.shape[:-1]
         query_states = self.q_proj(hidden_states).view(*input_shape, -1, self.head_dim).transpose(1, 2)
-
         if past_key_values is not None and past_key_values.is_updated.get(self.layer_idx):
             key_states = past_key_values.cross_attention_cache.layers[self.layer_idx].keys
             value_states = past_key_values.cross_attention_cache.layers[self.layer_idx].values
@@ -296,8 +306,7 @@ class ArlowCrossAttention(ArlowAttention):
         attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(
             self.config._attn_implementation, eager_attention_forward
         )
-        # CODEPATH: flash-attention backends (any checkpoint) get the encoder padding as a 2D key mask, which they also
-        # use to unpad the queries: right for one decoder token only, so longer queries with padding run through SDPA
+        # CODEPATH: flash (any checkpoint) unpads the queries with the 2D key mask, right for one query: else SDPA
         if is_flash_attention_requested(self.config) and attention_mask is not None and query_states.shape[2] > 1:
             attention_interface = ALL_ATTENTION_FUNCTIONS["sdpa"]
             attention_mask = attention_mask[:, None, None, :].bool()
@@ -342,24 +351,21 @@ class ArlowDecoderLayer(GradientCheckpointingLayer):
         **kwargs: Unpack[TransformersKwargs],
     ) -> torch.Tensor:
         is_encoder_decoder_cache = isinstance(past_key_values, EncoderDecoderCache)
-        residual = hidden_states
-        hidden_states = self.input_layernorm(hidden_states)
-        hidden_states, _ = self.self_attn(
-            hidden_states=hidden_states,
+        attention_output, _ = self.self_attn(
+            hidden_states=self.input_layernorm(hidden_states),
             attention_mask=attention_mask,
             past_key_values=past_key_values.self_attention_cache if is_encoder_decoder_cache else past_key_values,
             position_embeddings=position_embeddings,
             **kwargs,
         )
-        hidden_states = residual + hidden_states
+        hidden_states = hidden_states + attention_output
 
         # skipped without encoder states; no kwargs: they describe the decoder tokens, not the encoder states
         if encoder_hidden_states is not None:
-            residual = hidden_states
             cache = past_key_values if is_encoder_decoder_cache else None
-            hidden_states = self.cross_attn_layernorm(hidden_states)
-            hidden_states, _ = self.cross_attn(hidden_states, encoder_hidden_states, encoder_attention_mask, cache)
-            hidden_states = residual + hidden_states
+            normed = self.cross_attn_layernorm(hidden_states)
+            attention_output, _ = self.cross_attn(normed, encoder_hidden_states, encoder_attention_mask, cache)
+            hidden_states = hidden_states + attention_output
 
         return hidden_states + self.mlp(self.post_attention_layernorm(hidden_states))
 
@@ -379,8 +385,7 @@ class ArlowPreTrainedModel(PreTrainedModel):
     _supports_attention_backend = True
     _can_record_outputs = {
         "hidden_states": ArlowDecoderLayer,
-        # `ArlowCrossAttention` is an `ArlowAttention` too: the self-attention weights are those of `self_attn`
-        "attentions": OutputRecorder(ArlowAttention, index=1, layer_name="self_attn"),
+        "attentions": OutputRecorder(ArlowAttention, index=1, layer_name="self_attn"),  # not the `cross_attn` ones
         "cross_attentions": OutputRecorder(ArlowCrossAttention, index=1, layer_name="cross_attn"),
     }
 
@@ -516,7 +521,6 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
 
         ```python
         >>> from transformers import AutoTokenizer, ArlowForCausalLM
-
         >>> model = ArlowForCausalLM.from_pretrained("arlow/arlow-base")
         >>> tokenizer = AutoTokenizer.from_pretrained("arlow/arlow-base")
         >>> inputs = tokenizer("Hey, are you conscious? Can you talk to me?", return_tensors="pt")
@@ -548,13 +552,16 @@ class ArlowForCausalLM(ArlowPreTrainedModel, GenerationMixin):
         )
 
 
+@auto_docstring
 class ArlowForSequenceClassification(GenericForSequenceClassification, ArlowPreTrainedModel):
     pass
 
 
+@auto_docstring
 class ArlowForQuestionAnswering(GenericForQuestionAnswering, ArlowPreTrainedModel): ...
 
 
+@auto_docstring
 class ArlowForTokenClassification(GenericForTokenClassification, ArlowPreTrainedModel):
     pass
 
