@@ -61,16 +61,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SECTIONS = ["mfu", "training", "memory", "decoding", "cross_attention", "tokenizer"]
-# What the options leave unset. CPU: a full run of about half an hour on two cores; `compile_sizes` are also decoded
-# with a static cache under torch.compile; `*_seconds`: time measured per case and round after its warm-up run.
+# What the options leave unset. CPU: a full run of about a quarter of an hour on two cores; `compile_sizes` are also
+# decoded with a static cache under torch.compile; `*_seconds`: time measured per case and round after its warm-up.
 # Rounds are multiples of twice the cases timed together (3 in training and decoding, 6 in the tokenizer), so that
 # every case runs in every position equally often (`harness.run_order`).
 PRESETS = {
     "cpu": {
         **{"sizes": ["mini", "small", "user512", "ratio57"], "seq_lens": [128, 512, 2048], "tokens_per_step": 2048},
-        **{"memory_sizes": ["mini", "small", "medium", "user512", "ratio57"], "reps": 6, "min_run_time": 0.0},
+        **{"memory_sizes": ["mini", "small", "medium", "user512", "ratio57"], "reps": 12, "min_run_time": 0.0},
         **{"decode_sizes": ["mini", "small"], "compile_sizes": ["mini"], "compile_backend": "inductor"},
-        **{"prompt_len": 32, "new_tokens": 64, "decode_reps": 6, "cross_size": "mini", "cross_seq_len": 256},
+        **{"prompt_len": 32, "new_tokens": 64, "decode_reps": 12, "cross_size": "mini", "cross_seq_len": 256},
         **{"encoder_lens": [64, 256, 1024, 4096], "tokenizer_vocab_size": 8192, "tokenizer_texts": None},
         **{"tokenizer_reps": 12, "tokenizer_seconds": 0.0, "matmul_sizes": [512, 1024, 2048], "matmul_seconds": 1.0},
         **{"loss_shapes": ["mini", "small", "medium", "user512", "ratio57"]},
@@ -86,7 +86,8 @@ PRESETS = {
     },
     "cuda": {
         **{"sizes": ["medium", "1b"], "seq_lens": [128, 256, 512, 1024, 2048, 4096], "tokens_per_step": 16384},
-        **{"memory_sizes": ["1b"], "min_run_time": 1.0, "decode_sizes": ["medium", "1b"], "new_tokens": 128},
+        **{"memory_sizes": ["1b"], "reps": 6, "min_run_time": 0.5, "decode_sizes": ["medium", "1b"], "decode_reps": 6},
+        **{"new_tokens": 128},
         **{"compile_sizes": ["medium", "1b"], "cross_size": "1b", "cross_seq_len": 1024},
         **{"encoder_lens": [256, 1024, 4096, 16384], "matmul_sizes": [4096, 8192, 16384]},
     },

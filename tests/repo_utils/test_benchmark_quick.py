@@ -126,7 +126,9 @@ def test_options_take_the_presets_and_reject_bad_values():
     (quick,) = parse(["--quick"])
     assert quick.sizes == ["tiny"] and quick.dtype == "float32" and quick.compile_backend == "eager"
     (cuda,) = parse(["--device", "cuda", "--attn", "flash_attention_2", "--sizes", "medium"])
-    assert cuda.dtype == "bfloat16" and cuda.memory_sizes == cuda.decode_sizes == ["medium"] and cuda.min_run_time == 1
+    assert (
+        cuda.dtype == "bfloat16" and cuda.memory_sizes == cuda.decode_sizes == ["medium"] and cuda.min_run_time == 0.5
+    )
     with pytest.raises(SystemExit):
         parse(["--attn", "flash"])
     with pytest.raises(ValueError, match="tokens_per_step"):
