@@ -44,6 +44,7 @@ from transformers import (  # noqa: E402
     set_seed,
 )
 from transformers.loss.loss_utils import ForCausalLMLoss  # noqa: E402
+from transformers.testing_utils import torch_device  # noqa: E402
 
 
 TINY_SHAPE = {
@@ -62,8 +63,10 @@ LOSS_SCALE = 65536.0  # `GradScaler`'s initial scale
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
-    # 7 rows per chunk at least instead of 256: the tiny batches below then span several chunks, the last partial
+    # 7 rows per chunk at least instead of 256 (and no 1 GiB minimum on accelerators): the tiny batches below then
+    # span several chunks, the last partial
     monkeypatch.setattr(arlow_chunked_loss, "MIN_LOSS_CHUNK_ROWS", 7)
+    monkeypatch.setattr(arlow_chunked_loss, "ACCELERATOR_CHUNK_LOGITS_BYTES", 0)
 
 
 def tiny_model(model_class=ArlowForCausalLM, weight_std=0.2, **overrides):
@@ -76,11 +79,12 @@ def tiny_model(model_class=ArlowForCausalLM, weight_std=0.2, **overrides):
         for parameter in model.parameters():
             if parameter.ndim >= 2:
                 parameter.normal_(mean=0.0, std=weight_std)
-    return apply_chunked_loss(model)
+    return apply_chunked_loss(model.to(torch_device))
 
 
 def input_ids(batch_size=2, length=9, vocab_size=99):
-    return torch.randint(3, vocab_size, (batch_size, length), generator=torch.Generator().manual_seed(2))
+    ids = torch.randint(3, vocab_size, (batch_size, length), generator=torch.Generator().manual_seed(2))
+    return ids.to(torch_device)
 
 
 def labels_with_ignored_positions(ids):
@@ -109,7 +113,7 @@ def relative_error(value, reference):
     [
         {},
         {"ignored": True},
-        {"ignored": True, "num_items_in_batch": torch.tensor(13)},
+        {"ignored": True, "num_items_in_batch": 13, "as_tensor": True},
         {"num_items_in_batch": 5},
         {"shift_labels": True},
         {"ignored": True, "padded": True},
@@ -123,7 +127,8 @@ def test_same_loss_and_gradients_as_the_full_logits(case):
     ids = input_ids()
     kwargs = {"labels": labels_with_ignored_positions(ids) if case.get("ignored") else ids}
     if "num_items_in_batch" in case:
-        kwargs["num_items_in_batch"] = case["num_items_in_batch"]
+        count = case["num_items_in_batch"]
+        kwargs["num_items_in_batch"] = torch.tensor(count, device=torch_device) if case.get("as_tensor") else count
     if case.get("shift_labels"):
         # what context parallelism passes: labels already shifted, `labels` itself only switches the loss on
         kwargs["shift_labels"] = torch.roll(ids, -1, dims=1)
@@ -213,7 +218,7 @@ def test_autocast_is_as_accurate_as_the_full_logits():
     model = tiny_model(weight_std=0.05)
     ids = input_ids()
     expected, expected_gradients = loss_and_gradients(model, False, ids, labels=ids)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(torch_device, dtype=torch.bfloat16):
         full, full_gradients = loss_and_gradients(model, False, ids, labels=ids)
         chunked, chunked_gradients = loss_and_gradients(model, True, ids, labels=ids)
 
@@ -232,7 +237,7 @@ def scaled_loss_gradients(loss_function, hidden_states, weight, dtype):
     """
     hidden_states = hidden_states.clone().requires_grad_()
     weight = weight.clone().requires_grad_()
-    with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+    with torch.autocast(torch_device, dtype=dtype, enabled=dtype is not None):
         loss = loss_function(hidden_states, weight)
     (loss * LOSS_SCALE).backward()
     return hidden_states.grad / LOSS_SCALE, weight.grad / LOSS_SCALE
@@ -246,9 +251,9 @@ def test_scaled_autocast_gradients_are_as_accurate_as_the_full_logits(dtype):
     # anything is cast to float16.
     vocab_size, hidden_size, num_items_in_batch = 16384, 32, 32768
     generator = torch.Generator().manual_seed(0)
-    hidden_states = torch.randn(1, 256, hidden_size, generator=generator)
-    weight = 0.1 * torch.randn(vocab_size, hidden_size, generator=generator)
-    labels = torch.randint(0, vocab_size, (1, 256), generator=generator)
+    hidden_states = torch.randn(1, 256, hidden_size, generator=generator).to(torch_device)
+    weight = (0.1 * torch.randn(vocab_size, hidden_size, generator=generator)).to(torch_device)
+    labels = torch.randint(0, vocab_size, (1, 256), generator=generator).to(torch_device)
 
     def chunked_loss(hidden_states, weight):
         return chunked_causal_lm_loss(hidden_states, weight, labels, num_items_in_batch=num_items_in_batch)
@@ -336,10 +341,8 @@ def test_trainer_trains_and_evaluates_with_skip_logits(tmp_path):
 
     model = tiny_model(weight_std=0.05)
     ids = input_ids(batch_size=8)
-    dataset = [{"input_ids": row, "labels": row} for row in ids]
-    args = TrainingArguments(
-        tmp_path, max_steps=3, per_device_train_batch_size=4, learning_rate=1e-2, report_to=[], use_cpu=True
-    )
+    dataset = [{"input_ids": row, "labels": row} for row in ids.cpu()]
+    args = TrainingArguments(tmp_path, max_steps=3, per_device_train_batch_size=4, learning_rate=1e-2, report_to=[])
     trainer = SkipLogitsTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dataset)
     assert trainer.model_accepts_loss_kwargs
     before = trainer.evaluate()["eval_loss"]
@@ -362,12 +365,13 @@ def cpu_peak_bytes(function):
     return peak
 
 
+@pytest.mark.skipif(torch_device != "cpu", reason="the peak is replayed from the profiler's CPU memory events")
 def test_training_step_peak_memory_is_below_the_full_logits_path(monkeypatch):
     # Vocabulary-heavy shape: the (tokens x vocabulary) float32 tensors dominate a step of the full-logits path.
     # The usual 256-row chunks: 512 tokens make 2 chunks.
     monkeypatch.setattr(arlow_chunked_loss, "MIN_LOSS_CHUNK_ROWS", 256)
     model = tiny_model(vocab_size=4096).train()
-    ids = torch.randint(3, 4096, (2, 256), generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(3, 4096, (2, 256), generator=torch.Generator().manual_seed(0)).to(torch_device)
     full_logits_bytes = ids.numel() * 4096 * 4
 
     def step(chunked):
