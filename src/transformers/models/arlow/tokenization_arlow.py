@@ -23,7 +23,6 @@ from ...convert_slow_tokenizer import SentencePieceExtractor, SpmConverter, byte
 from ...tokenization_utils_tokenizers import TokenizersBackend
 
 
-VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"}
 SPECIAL_TOKENS = {"pad_token": "<|pad|>", "bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"}
 
 # Words, runs of up to three digits, punctuation and whitespace: no merge crosses their boundaries.
@@ -39,21 +38,22 @@ def _read(reader, path, *args, kind: str):
 
 class ArlowTokenizer(TokenizersBackend):
     r"""
-    Construct an Arlow tokenizer: a byte-level BPE (`vocab`, `merges`, by default the special tokens and 256 bytes)
-    that encodes any text and decodes it back exactly. It adds BOS unless `add_bos_token=False`, EOS if
-    `add_eos_token=True`, or as a loaded `tokenizer.json` does. A SentencePiece BPE `tokenizer.model` loads too.
+    Construct an Arlow tokenizer, a byte-level BPE that decodes any text back exactly (or a SentencePiece BPE model).
+    `ArlowTokenizer()` holds the special tokens and the 256 byte symbols, ready for `train_new_from_iterator`.
 
-    ```python
-    >>> from transformers import ArlowTokenizer
-    >>> tokenizer = ArlowTokenizer().train_new_from_iterator(["Arlow reads bytes.", "Any text can be encoded."], 300)
-    >>> tokenizer.decode(tokenizer("Any bytes.")["input_ids"], skip_special_tokens=True)
-    'Any bytes.'
-    ```
+    Args:
+        vocab (`str` or `dict[str, int]`, *optional*):
+            Path to a `vocab.json`, or the vocabulary; by default the special tokens and the 256 byte symbols.
+        merges (`str` or `list`, *optional*):
+            Path to a `merges.txt` (when `vocab` is a path), or the merges, as `"a b"` strings or pairs of tokens.
+        add_bos_token (`bool`, *optional*):
+            Whether to add the BOS token at the start of sequences: as a loaded `tokenizer.json` does, else `True`.
+        add_eos_token (`bool`, *optional*):
+            Whether to add the EOS token at the end of sequences: as a loaded `tokenizer.json` does, else `False`.
     """
 
-    vocab_files_names = VOCAB_FILES_NAMES
+    vocab_files_names = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"}
     padding_side = "left"
-    model_input_names = ["input_ids", "attention_mask"]
     model = BPE
 
     def __init__(self, vocab=None, merges=None, add_bos_token=None, add_eos_token=None, **kwargs):
@@ -73,8 +73,7 @@ class ArlowTokenizer(TokenizersBackend):
                 raise ValueError(f"The merge {bad[0]} is not a pair of tokens whose merge is in the vocabulary.")
             self._tokenizer = Tokenizer(BPE(vocab=vocab, merges=merges, dropout=None, fuse_unk=False))
             split = pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False)
-            byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-            self._tokenizer.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
+            self._tokenizer.pre_tokenizer = pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(False, False)])
             self._tokenizer.decoder = decoders.ByteLevel()
             if kwargs["add_prefix_space"]:  # a space the decoder takes away again
                 self._tokenizer.normalizer = normalizers.Prepend(" ")
