@@ -56,7 +56,7 @@ check-repo: quality
 	else echo "run_upstream_checks: skipped (set TRANSFORMERS_UPSTREAM_CHECKOUT to run upstream's checks)"; fi
 
 # Every check's fix mode (upstream's `make fix-repo`), each run even when an earlier one still reports a problem; the fix
-# and the check of each share one rule, so on a clean clone nothing changes (tests/repo_utils/test_fix_repo.py).
+# and the check of each share one rule, so on a clean clone nothing changes (tests/repo_utils/test_checks.py).
 fix-repo:
 	@rc=0; for check in $(CHECKS); do $(PY) $$check --fix_and_overwrite || rc=1; done; exit $$rc
 
