@@ -11,43 +11,33 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of `utils/integrated_tree.py`: registry insertion, drift detection, sdist verification and fetching."""
+"""Tests of `utils/integrated_tree.py`: registry insertion, the tree it builds, its drift check, sdist verification."""
 
 import hashlib
-import sys
-from pathlib import Path
 
+import integrated_tree
 import pytest
+from conftest import REPO_ROOT
+from integrated_tree import REGISTRY_ENTRIES, RegistryEntry
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "utils"))
-
-import integrated_tree  # noqa: E402
-from integrated_tree import REGISTRY_ENTRIES, IntegratedTreeError, RegistryEntry  # noqa: E402
-
-
-MAPPING_TEXT = """X = 1
-CONFIG_MAPPING_NAMES = OrderedDict(
+MAPPING_TEXT = """CONFIG_MAPPING_NAMES = OrderedDict(
     [
         # Base model mapping
-        ("aimv2", "Aimv2Config"),
         ("aria", "AriaConfig"),
         ("zamba", "ZambaConfig"),
     ]
 )
 """
-
-
-def _entry(key, value):
-    return RegistryEntry("f.py", "CONFIG_MAPPING_NAMES", key, f'        ("{key}", "{value}"),')
+MODEL_DIR = "src/transformers/models/arlow"
+CAUSAL_LM_ENTRY = next(e for e in REGISTRY_ENTRIES if e.mapping == "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES")
 
 
 def test_insert_entry_goes_to_its_sorted_place_and_is_idempotent():
-    once = integrated_tree.insert_entry(MAPPING_TEXT, _entry("arlowgpt", "ArlowConfig"))
-    lines = once.split("\n")
-    assert lines.index('        ("arlowgpt", "ArlowConfig"),') == lines.index('        ("aria", "AriaConfig"),') + 1
-    assert integrated_tree.insert_entry(once, _entry("arlowgpt", "ArlowConfig")) == once
+    entry = RegistryEntry("f.py", "CONFIG_MAPPING_NAMES", "arlowgpt", '        ("arlowgpt", "ArlowConfig"),')
+    once = integrated_tree.insert_entry(MAPPING_TEXT, entry)
+    assert once == MAPPING_TEXT.replace('        ("zamba"', f'{entry.line}\n        ("zamba"')
+    assert integrated_tree.insert_entry(once, entry) == once
 
 
 @pytest.fixture(scope="module")
@@ -64,50 +54,35 @@ def test_copy_tree_is_in_sync_and_rebuilding_changes_nothing(copied_tree):
     assert integrated_tree.check_tree(copied_tree) == []
 
 
-def test_check_names_a_removed_registry_entry(copied_tree):
-    entry = next(e for e in REGISTRY_ENTRIES if e.mapping == "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES")
-    path = copied_tree / entry.file
-    original = path.read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    "path, old, new, problem",
+    [
+        (CAUSAL_LM_ENTRY.file, CAUSAL_LM_ENTRY.line + "\n", "", "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES['arlowgpt']"),
+        (MODEL_DIR + "/configuration_arlow.py", "\n", "\n# drift\n", f"{MODEL_DIR} differs"),
+    ],
+    ids=["registry entry removed", "overlaid file edited"],
+)  # fmt: skip
+def test_check_names_what_drifted(copied_tree, path, old, new, problem):
+    original = (copied_tree / path).read_text(encoding="utf-8")
     try:
-        path.write_text(original.replace(entry.line + "\n", ""), encoding="utf-8")
-        problems = integrated_tree.check_tree(copied_tree)
-        assert len(problems) == 1
-        assert "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES['arlowgpt']" in problems[0]
+        (copied_tree / path).write_text(original.replace(old, new, 1), encoding="utf-8")
+        assert [problem in found for found in integrated_tree.check_tree(copied_tree)] == [True]
     finally:
-        path.write_text(original, encoding="utf-8")
-
-
-def test_check_names_a_drifted_overlay_file(copied_tree):
-    target = copied_tree / "src/transformers/models/arlow/configuration_arlow.py"
-    original = target.read_text(encoding="utf-8")
-    try:
-        target.write_text(original + "\n# drift\n", encoding="utf-8")
-        problems = integrated_tree.check_tree(copied_tree)
-        assert problems == [
-            f"src/transformers/models/arlow differs from {REPO_ROOT / 'src/transformers/models/arlow'}"
-        ]
-    finally:
-        target.write_text(original, encoding="utf-8")
+        (copied_tree / path).write_text(original, encoding="utf-8")
 
 
 def test_link_tree_points_at_the_repository(tmp_path):
     tree = integrated_tree.build_tree(tmp_path / "integrated", mode="link")
-    model_dir = tree / "src/transformers/models/arlow"
-    assert model_dir.is_symlink() and model_dir.resolve() == (REPO_ROOT / "src/transformers/models/arlow").resolve()
+    assert (tree / MODEL_DIR).is_symlink() and (tree / MODEL_DIR).resolve() == (REPO_ROOT / MODEL_DIR).resolve()
     assert integrated_tree.check_tree(tree) == []
-    record = (tree / integrated_tree.SOURCES_RECORD).read_text(encoding="utf-8").splitlines()
-    assert [line.split(":")[0] for line in record] == [
-        *integrated_tree.MISSING_COMMON_TEST_MODULES,
-        *integrated_tree.MISSING_SDIST_TEST_HELPERS,
-    ]
+    record = (tree / integrated_tree.SOURCES_RECORD).read_text(encoding="utf-8")  # the root conftest's header
+    assert record.splitlines() == integrated_tree.describe_common_test_sources()
 
 
 def test_tampered_sdist_is_refused_with_both_hashes(tmp_path, monkeypatch):
-    fake = tmp_path / "transformers-tampered.tar.gz"
-    fake.write_bytes(b"not the release")
-    monkeypatch.setenv("ARLOW_UPSTREAM_SDIST", str(fake))
-    with pytest.raises(IntegratedTreeError) as error:
+    (tmp_path / "transformers-tampered.tar.gz").write_bytes(b"not the release")
+    monkeypatch.setenv("ARLOW_UPSTREAM_SDIST", str(tmp_path / "transformers-tampered.tar.gz"))
+    with pytest.raises(integrated_tree.IntegratedTreeError) as error:
         integrated_tree.fetch_sdist()
-    message = str(error.value)
-    assert hashlib.sha256(b"not the release").hexdigest() in message
-    assert integrated_tree.UPSTREAM_SDIST_SHA256 in message
+    assert hashlib.sha256(b"not the release").hexdigest() in str(error.value)
+    assert integrated_tree.UPSTREAM_SDIST_SHA256 in str(error.value)
