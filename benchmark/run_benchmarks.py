@@ -230,9 +230,11 @@ def plots(results: dict, directory: Path, stem: str) -> list:
         if by_size:
             figure, axes = plt.subplots(1, len(by_size), figsize=(3.5 * len(by_size), 3), squeeze=False)
             for axis, (size, size_rows) in zip(axes[0], by_size.items()):
+                seqs = [row["seq"] for row in size_rows]
                 for key in (key for key in size_rows[0] if key.endswith(unit) and not key.startswith("llama_copy")):
-                    axis.plot([row["seq"] for row in size_rows], [row[key] for row in size_rows], "o-", label=key)
-                axis.set(xscale="log", xlabel="sequence length", title=f"{section}, {size}")
+                    axis.plot(seqs, [row[key] for row in size_rows], "o-", label=key)
+                axis.set_xscale("log", base=2)
+                axis.set(xticks=seqs, xticklabels=seqs, xlabel="sequence length", title=f"{section}, {size}")
                 axis.legend(fontsize=7)
             written.append(save(figure, directory / f"{stem}_{section}.png"))
     if rows:
