@@ -12,85 +12,32 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Tests of `utils/build_docs.py` (`make docs`): the hf-doc-builder build of docs/source/en renders every documented
-object, and the build fails, naming the page and the object, on an unresolvable `[[autodoc]]`, a documented object
-without a docstring and an undocumented argument.
+Tests of `utils/build_docs.py` (`make docs`, which `make test` runs only through these tests): the hf-doc-builder build
+of docs/source/en succeeds and renders every documented object and method, and an `[[autodoc]]` that resolves to
+nothing fails the build naming the page and the object. (Its docstring rules are `utils/check_docstrings.py`'s.)
 """
 
 import re
-import subprocess
-import sys
 
-import pytest
-from conftest import REPO_ROOT, write
+from arlow_repo_paths import DOC_PAGE, DOCS_SOURCE, autodoc_blocks
+from conftest import run_util, write
 
 
-sys.path.insert(0, str(REPO_ROOT / "utils"))
-
-from arlow_repo_paths import DOC_PAGE, DOCS_SOURCE, autodoc_blocks  # noqa: E402
-
-
-TOCTREE = """- title: API
-  sections:
-  - title: Models
-    sections:
-    - title: Text models
-      sections:
-      - local: model_doc/arlowgpt
-        title: Arlow
-"""
-
-
-def build(docs, build_dir):
-    return subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "utils" / "build_docs.py"),
-            "--docs",
-            str(docs),
-            "--build_dir",
-            str(build_dir),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-@pytest.fixture(scope="module")
-def repository_build(tmp_path_factory):
-    build_dir = tmp_path_factory.mktemp("docs")
-    result = build(DOCS_SOURCE, build_dir)
-    return result, build_dir / "transformers" / "main" / "en" / "model_doc" / "arlowgpt.mdx"
-
-
-def test_built_page_contains_every_documented_object(repository_build):
-    result, page = repository_build
-    assert page.is_file(), f"the model page was not built:\n{result.stdout}\n{result.stderr}"
-    built = page.read_text(encoding="utf-8")
-    anchors = set(re.findall(r"<docstring><name>[^<]*</name><anchor>([^<]*)</anchor>", built))
+def test_repository_docs_build_and_render_every_documented_object(tmp_path):
+    result = run_util("build_docs", "--docs", DOCS_SOURCE, "--build_dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-6000:]
+    built = (tmp_path / "transformers" / "main" / "en" / "model_doc" / "arlowgpt.mdx").read_text(encoding="utf-8")
+    anchors = re.findall(r"<docstring><name>[^<]*</name><anchor>([^<]*)</anchor>", built)
     blocks = autodoc_blocks(DOC_PAGE.read_text(encoding="utf-8"))
     assert blocks, "the model page documents nothing"
     for block in blocks:
-        # an alias (`ArlowTokenizerFast = ArlowTokenizer`) is rendered under the name of the class it aliases
-        name = block.name.split(".")[-1].removesuffix("Fast") if block.name.endswith("Fast") else block.name
-        assert any(a == f"transformers.{name}" or a.endswith(f".{name}") for a in anchors), (
-            f"{block.name} not rendered"
-        )
-        for method in block.methods:
-            assert any(a.endswith(f".{block.name.split('.')[-1]}.{method}") for a in anchors), f"{block.name}.{method}"
+        name = block.name.split(".")[-1]
+        rendered = name.removesuffix("Fast")  # an alias (`ArlowTokenizerFast = ArlowTokenizer`) renders as its class
+        assert any(a == f"transformers.{rendered}" or a.endswith(f".{rendered}") for a in anchors), name
+        assert all(any(a.endswith(f".{name}.{method}") for a in anchors) for method in block.methods), name
 
 
-def test_repository_docs_build_without_problems(repository_build):
-    result, _ = repository_build
-    assert result.returncode == 0, result.stderr[-6000:]
-
-
-def test_unresolvable_autodoc_fails_naming_the_object(tmp_path):
-    docs = tmp_path / "en"
-    write(docs / "_toctree.yml", TOCTREE)
-    write(docs / "model_doc" / "arlowgpt.md", "# Arlow\n\n## ArlowGhost\n\n[[autodoc]] ArlowGhost\n")
-    result = build(docs, tmp_path / "build")
-    assert result.returncode == 1
-    assert "arlowgpt.md" in result.stderr and "Unable to find ArlowGhost" in result.stderr
+def test_unresolvable_autodoc_fails_naming_the_object(arlow, tmp_path):
+    write(arlow.page, "# Arlow\n\n## ArlowGhost\n\n[[autodoc]] ArlowGhost\n")
+    result = run_util("build_docs", "--docs", arlow.page.parent.parent, "--build_dir", tmp_path / "build")
+    assert result.returncode == 1 and "arlowgpt.md" in result.stderr and "Unable to find ArlowGhost" in result.stderr
