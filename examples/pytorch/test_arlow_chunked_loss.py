@@ -15,10 +15,11 @@
 Tests of the pretraining toolkit's memory-saving loss (`arlow_chunked_loss`): `apply_chunked_loss(model)` makes
 `model(..., labels=..., skip_logits=True)` return the loss of the full logits, with the same gradients, in float32,
 bfloat16, under autocast and with a float16 loss scale, without materialising the logits; without `skip_logits` the
-model is unchanged; module hooks (FSDP2's) and the Trainer keep working.
+model is unchanged (the Trainer sees its signature); module hooks (FSDP2's) keep running.
 """
 
 import copy
+import inspect
 import sys
 from pathlib import Path
 
@@ -39,25 +40,15 @@ from transformers import (  # noqa: E402
     ArlowForCausalLM,
     LlamaConfig,
     LlamaForCausalLM,
-    Trainer,
-    TrainingArguments,
     set_seed,
 )
 from transformers.loss.loss_utils import ForCausalLMLoss  # noqa: E402
 from transformers.testing_utils import torch_device  # noqa: E402
 
 
-TINY_SHAPE = {
-    "vocab_size": 99,
-    "hidden_size": 32,
-    "intermediate_size": 37,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 64,
-    "attention_dropout": 0.0,
-    "pad_token_id": 0,
-}
+TINY_SHAPE = {"vocab_size": 99, "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2}
+TINY_SHAPE |= {"num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64}
+TINY_SHAPE |= {"attention_dropout": 0.0, "pad_token_id": 0}
 LOSS_SCALE = 65536.0  # `GradScaler`'s initial scale
 
 
@@ -146,19 +137,9 @@ def test_same_loss_and_gradients_as_the_full_logits(case):
     assert chunked_gradients.keys() == full_gradients.keys()
     for name, gradient in full_gradients.items():
         torch.testing.assert_close(chunked_gradients[name], gradient, rtol=1e-5, atol=1e-6, msg=name)
-
-
-def test_loss_is_the_cross_entropy_of_the_shifted_labels():
-    # an independent reference: the per-token negative log-likelihood of the next token, averaged
-    model = tiny_model(weight_std=0.05)
-    ids = input_ids()
-    labels = labels_with_ignored_positions(ids)
+    # evaluation without gradients (the Trainer's `use_liger_kernel` evaluation passes `skip_logits=True` so)
     with torch.no_grad():
-        log_probs = torch.log_softmax(model.eval()(ids).logits.float()[:, :-1], dim=-1)
-    targets = labels[:, 1:]
-    kept = targets != -100
-    expected = -log_probs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)[kept].mean()
-    torch.testing.assert_close(model.train()(ids, labels=labels, skip_logits=True).loss, expected)
+        torch.testing.assert_close(model.eval()(ids, skip_logits=True, **kwargs).loss, full.loss, rtol=1e-6, atol=1e-6)
 
 
 def test_without_skip_logits_the_model_is_unchanged():
@@ -180,53 +161,31 @@ def test_without_skip_logits_the_model_is_unchanged():
         assert model(ids, labels=ids, skip_logits=True, return_dict=False)[0].shape == ()
     # only this instance is patched, and patching twice wraps once
     assert ArlowForCausalLM.forward is type(model).forward and apply_chunked_loss(model).forward is model.forward
+    # the Trainer reads the forward's signature (columns to keep, whether to pass `num_items_in_batch`)
+    assert inspect.signature(model.forward) == inspect.signature(reference.forward)
 
 
-def test_evaluation_without_gradients_gives_the_loss_of_the_full_logits():
-    # the Trainer's evaluation with `use_liger_kernel` passes `skip_logits=True` under `torch.no_grad()`
-    model = tiny_model(weight_std=0.05).eval()
-    ids = input_ids()
-    labels = labels_with_ignored_positions(ids)
-    with torch.no_grad():
-        full = model(ids, labels=labels)
-        chunked = model(ids, labels=labels, skip_logits=True)
-    assert chunked.logits is None
-    torch.testing.assert_close(chunked.loss, full.loss, rtol=1e-6, atol=1e-6)
-
-
-def test_bfloat16_is_as_accurate_as_the_full_logits():
-    # Both bfloat16 paths round differently; each is judged against float32 arithmetic on the same weights
-    model = tiny_model(weight_std=0.05).to(torch.bfloat16)
+@pytest.mark.parametrize("autocast", [False, True], ids=["bfloat16_weights", "float32_weights_under_autocast"])
+def test_bfloat16_is_as_accurate_as_the_full_logits(autocast):
+    # Both bfloat16 paths round differently; each is judged against float32 arithmetic on the same weights. Under
+    # bfloat16 autocast (the Trainer's `--bf16`) the products run in bfloat16 as `lm_head` would.
+    model = tiny_model(weight_std=0.05)
+    model = model if autocast else model.to(torch.bfloat16)
     reference = copy.deepcopy(model).float()
+    del reference.forward  # the class's own forward, on the float32 copy
     ids = input_ids()
     expected, expected_gradients = loss_and_gradients(reference, False, ids, labels=ids)
-    full, full_gradients = loss_and_gradients(model, False, ids, labels=ids)
-    chunked, chunked_gradients = loss_and_gradients(model, True, ids, labels=ids)
-
-    assert chunked.loss.dtype == torch.float32
-    assert (chunked.loss - expected.loss).abs() <= 1.5 * (full.loss - expected.loss).abs() + 1e-4
-    for name, gradient in expected_gradients.items():
-        assert chunked_gradients[name].dtype == torch.bfloat16, name
-        full_error = relative_error(full_gradients[name], gradient)
-        assert full_error < 0.05, name
-        assert relative_error(chunked_gradients[name], gradient) <= 1.25 * full_error, name
-
-
-def test_autocast_is_as_accurate_as_the_full_logits():
-    # float32 weights under bfloat16 autocast (the Trainer's `--bf16`): the products run in bfloat16 as `lm_head`
-    # would, the gradients come back in float32
-    model = tiny_model(weight_std=0.05)
-    ids = input_ids()
-    expected, expected_gradients = loss_and_gradients(model, False, ids, labels=ids)
-    with torch.autocast(torch_device, dtype=torch.bfloat16):
+    with torch.autocast(torch_device, dtype=torch.bfloat16, enabled=autocast):
         full, full_gradients = loss_and_gradients(model, False, ids, labels=ids)
         chunked, chunked_gradients = loss_and_gradients(model, True, ids, labels=ids)
 
-    assert (full.loss - expected.loss).abs() > 0  # autocast did change the arithmetic
+    assert chunked.loss.dtype == torch.float32 and (full.loss - expected.loss).abs() > 0
     assert (chunked.loss - expected.loss).abs() <= 1.5 * (full.loss - expected.loss).abs() + 1e-4
+    assert expected_gradients.keys() == chunked_gradients.keys()
     for name, gradient in expected_gradients.items():
-        assert chunked_gradients[name].dtype == torch.float32, name
+        assert chunked_gradients[name].dtype == model.lm_head.weight.dtype, name
         full_error = relative_error(full_gradients[name], gradient)
+        assert full_error < 0.05, name
         assert relative_error(chunked_gradients[name], gradient) <= 1.25 * full_error + 1e-6, name
 
 
@@ -272,26 +231,22 @@ def test_scaled_autocast_gradients_are_as_accurate_as_the_full_logits(dtype):
         assert relative_error(chunked_gradient, reference) <= 1.25 * full_error, name
 
 
-def test_no_predicted_token_gives_the_loss_of_the_full_logits():
-    model = tiny_model().train()
-    ids = input_ids()
-    labels = torch.full_like(ids, -100)
-    # both divide a sum over no token by a count of zero, as `ForCausalLMLoss` does
-    assert torch.isnan(model(ids, labels=labels).loss)
-    assert torch.isnan(model(ids, labels=labels, skip_logits=True).loss)
-    assert model(ids, labels=labels, num_items_in_batch=4, skip_logits=True).loss.item() == 0.0
-
-
-def test_bad_inputs_raise():
+def test_no_predicted_token_and_bad_inputs():
     model = tiny_model().train()
     ids = input_ids(length=6)
+    labels = torch.full_like(ids, -100)
+    # no predicted token: both divide a sum over no token by a count of zero, as `ForCausalLMLoss` does
+    assert torch.isnan(model(ids, labels=labels).loss) and torch.isnan(
+        model(ids, labels=labels, skip_logits=True).loss
+    )
+    assert model(ids, labels=labels, num_items_in_batch=4, skip_logits=True).loss.item() == 0.0
     with pytest.raises(ValueError, match="`skip_logits=True`.*`labels`"):
         model(ids, skip_logits=True)
     with pytest.raises(ValueError, match="`labels` hold 10 positions .* hidden states for 12"):
         model(ids, labels=ids[:, :5], skip_logits=True)
 
 
-def test_module_hooks_run_and_a_hooked_or_replaced_lm_head_keeps_the_full_logits():
+def test_module_hooks_run_and_a_hooked_lm_head_keeps_the_full_logits():
     # `nn.Module.__call__` still wraps the replaced forward: FSDP2's pre-/post-forward hooks (its all-gathers) run
     model = tiny_model().train()
     ids = input_ids()
@@ -301,22 +256,12 @@ def test_module_hooks_run_and_a_hooked_or_replaced_lm_head_keeps_the_full_logits
     model(ids, labels=ids, skip_logits=True)
     assert calls == ["pre", None]
 
-    # a hook on `lm_head` may change what it returns (or move its weight in from offload): it must run
+    # a hook on `lm_head` (or a head that is not a plain linear layer) may change what it returns, or move its weight
+    # in from offload: the head must run, so the loss comes from its full logits
     head_calls = []
-    handle = model.lm_head.register_forward_hook(lambda module, args, output: head_calls.append(output.shape))
-    assert model(ids, labels=ids, skip_logits=True).logits is None
-    handle.remove()
-    assert len(head_calls) == 1
-
-    class ScaledLinear(torch.nn.Linear):
-        def forward(self, hidden_states):
-            return 2 * super().forward(hidden_states)
-
-    scaled = ScaledLinear(model.config.hidden_size, model.config.vocab_size, bias=False)
-    scaled.weight = model.lm_head.weight
-    model.lm_head = scaled
+    model.lm_head.register_forward_hook(lambda module, args, output: head_calls.append(output.shape) or 2 * output)
     outputs = model(ids, labels=ids, skip_logits=True)
-    assert outputs.logits is None
+    assert outputs.logits is None and len(head_calls) == 1
     expected = model.loss_function(model(ids).logits, ids, vocab_size=model.config.vocab_size)
     torch.testing.assert_close(outputs.loss, expected)
 
@@ -330,26 +275,6 @@ def test_compiles_without_graph_breaks():
     # one graph: `torch.compile(..., fullgraph=True)` of a training step keeps working with the chunked loss
     assert explanation.graph_break_count == 0, [str(reason) for reason in explanation.break_reasons]
     assert explanation.graph_count == 1
-
-
-def test_trainer_trains_and_evaluates_with_skip_logits(tmp_path):
-    # The Trainer reads the forward's signature (columns to keep, loss kwargs); the pretraining script's trainer and
-    # the Trainer's `use_liger_kernel` evaluation add `skip_logits=True` to the inputs
-    class SkipLogitsTrainer(Trainer):
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            return super().compute_loss(model, {**inputs, "skip_logits": True}, return_outputs, num_items_in_batch)
-
-    model = tiny_model(weight_std=0.05)
-    ids = input_ids(batch_size=8)
-    dataset = [{"input_ids": row, "labels": row} for row in ids.cpu()]
-    args = TrainingArguments(tmp_path, max_steps=3, per_device_train_batch_size=4, learning_rate=1e-2, report_to=[])
-    trainer = SkipLogitsTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dataset)
-    assert trainer.model_accepts_loss_kwargs
-    before = trainer.evaluate()["eval_loss"]
-    with torch.no_grad():
-        torch.testing.assert_close(before, model.eval()(ids, labels=ids).loss.item(), rtol=1e-5, atol=1e-5)
-    trainer.train()
-    assert trainer.evaluate()["eval_loss"] < before
 
 
 def cpu_peak_bytes(function):

@@ -102,12 +102,8 @@ def test_guide_memory_saving_loss_snippet():
 def test_guide_lora_snippet_adapts_every_projection_but_cross_attention():
     namespace = {"model": tiny_model(cross_attention=True)}
     run_snippet(GUIDE, "LoraConfig", namespace)
-    modules = namespace["model"].named_modules()
-    adapted = {
-        name.removeprefix("base_model.model.").removesuffix(".lora_A")
-        for name, _ in modules
-        if name.endswith(".lora_A")
-    }
+    names = [name for name, _ in namespace["model"].named_modules() if name.endswith(".lora_A")]
+    adapted = {name.removeprefix("base_model.model.").removesuffix(".lora_A") for name in names}
     projections = [f"self_attn.{p}_proj" for p in "qkvo"] + [f"mlp.{p}_proj" for p in ("gate", "up", "down")]
     assert adapted == {f"model.layers.{layer}.{projection}" for layer in range(2) for projection in projections}
 
@@ -156,10 +152,6 @@ def test_model_page_cross_attention_snippet():
         namespace[name] for name in ("model", "input_ids", "encoder_hidden_states")
     )
     assert torch.equal(namespace["generated"][0, : input_ids.shape[1]], input_ids[0])
-    with torch.no_grad():
+    with torch.no_grad():  # the encoder states condition the output (bad states: tests/models/arlow)
         conditioned = model(input_ids, encoder_hidden_states=encoder_hidden_states).logits
-        assert not torch.allclose(conditioned, model(input_ids).logits)  # the encoder states condition the output
-    with pytest.raises(ValueError):  # states of the wrong width
-        model(input_ids, encoder_hidden_states=torch.randn(1, 5, model.config.hidden_size + 1))
-    with pytest.raises(ValueError):  # a model built without cross-attention
-        tiny_model(cross_attention=False)(input_ids % 512, encoder_hidden_states=torch.randn(1, 5, 32))
+        assert not torch.allclose(conditioned, model(input_ids).logits)

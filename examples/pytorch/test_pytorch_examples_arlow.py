@@ -12,11 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Tests of the Arlow pretraining scripts: both training paths, interruption and exact resume, a 2-process DDP run on
-CPU, the interrupt check's period, and the bad-input errors. The scripts run on the `arlow-tiny` preset and the
-embedded default corpus, a few dozen steps each.
+Tests of the Arlow pretraining scripts on the `arlow-tiny` preset and the embedded default corpus: both training
+paths, interruption and exact resume, the interrupt check's period, 2-process DDP on CPU (torchrun and accelerate
+launch), FSDP2 with 2 CPU processes (sharding, equality with a single process, exact resume from a sharded checkpoint,
+with and without frozen cross-attention layers), presets and the bad-input errors.
+
+Run under torchrun, this file is the multi-process tests' worker: `parity OUTPUT` (see `parity_worker`), or
+`trainer|no_trainer PROBE_DIR <script arguments>` (see `probe`).
 """
 
+import hashlib
 import json
 import os
 import re
@@ -29,16 +34,17 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "language-modeling"
 sys.path.insert(0, str(EXAMPLES_DIR))
 
+import arlow_pretraining_data  # noqa: E402
 import arlow_pretraining_setup as setup  # noqa: E402
 import run_pretrain_arlow  # noqa: E402
 import run_pretrain_arlow_no_trainer  # noqa: E402
-from arlow_ddp_probe import PROBED_BATCHES  # noqa: E402
-from arlow_pretraining_data import embedded_text  # noqa: E402
+from arlow_chunked_loss import apply_chunked_loss  # noqa: E402
 
 from transformers import (  # noqa: E402
     ArlowConfig,
@@ -51,15 +57,18 @@ from transformers import (  # noqa: E402
 
 SCRIPTS = {"trainer": run_pretrain_arlow, "no_trainer": run_pretrain_arlow_no_trainer}
 STEP_LINE = re.compile(r"\[arlow\] step (\d+) loss ([\d.]+)")
-MAX_STEPS, INTERRUPT_CHECK_STEPS = 30, 5
+MAX_STEPS, INTERRUPT_CHECK_STEPS, PROBED_BATCHES = 30, 5, 3
+PARITY_STEPS, GLOBAL_BATCH, SEQUENCE_LENGTH = 4, 4, 16
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
 @pytest.fixture(scope="module")
 def tiny_tokenizer(tmp_path_factory) -> str:
     """A 512-token tokenizer trained on the start of the embedded corpus, shared by the script runs."""
     path = tmp_path_factory.mktemp("tokenizer")
-    ArlowTokenizer().train_new_from_iterator(embedded_text("train").first_documents(40), 512).save_pretrained(path)
+    texts = arlow_pretraining_data.embedded_text("train").first_documents(40)
+    ArlowTokenizer().train_new_from_iterator(texts, 512).save_pretrained(path)
     return str(path)
 
 
@@ -83,18 +92,32 @@ def script_args(output_dir: Path, tokenizer: str | None, **overrides) -> list[st
         "seed": 7,
         "disable_tqdm": "true",
         "log_level": "warning",
+        # The Trainer runs train their own tokenizer (the default path); the others load a saved one.
+        **({"tokenizer_name": tokenizer} if tokenizer else {"tokenizer_train_documents": 40}),
         **overrides,
     }
-    # The Trainer runs train their own tokenizer (the default path); the plain-loop runs load a saved one.
-    if tokenizer is not None:
-        arguments["tokenizer_name"] = tokenizer
-    else:
-        arguments.setdefault("tokenizer_train_documents", 40)
     return [f"--{key}={value}" for key, value in arguments.items()]
 
 
 def with_actions(kind: str, args: list[str]) -> list[str]:
     return ["--do_train", "--do_eval", *args] if kind == "trainer" else args
+
+
+def launch(*command: str) -> str:
+    result = subprocess.run(command, cwd=EXAMPLES_DIR, env=ENV, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def logged_losses(output: str) -> dict[int, float]:
+    return {int(step): float(loss) for step, loss in STEP_LINE.findall(output)}
+
+
+def assert_same_weights(directory: Path, reference_dir: Path):
+    final, reference = load_file(directory / "model.safetensors"), load_file(reference_dir / "model.safetensors")
+    assert final.keys() == reference.keys()
+    for name in final:
+        torch.testing.assert_close(final[name], reference[name], rtol=0, atol=0, msg=name)
 
 
 def run_in_process(kind: str, args: list[str], output_dir: Path):
@@ -138,13 +161,9 @@ def test_script_trains_saves_and_reloads(kind, uninterrupted_runs):
     assert returncode == 0, output
     assert sorted(losses) == list(range(1, MAX_STEPS + 1)), output
     assert evals["after"] < evals["before"] - 0.5, output
-    model = AutoModelForCausalLM.from_pretrained(output_dir)
-    tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    preset = setup.MODEL_PRESETS["arlow-tiny"]
-    assert type(model).__name__ == "ArlowForCausalLM"
-    assert model.config.num_hidden_layers == preset["num_hidden_layers"]
-    assert model.config.vocab_size == len(tokenizer) == preset["vocab_size"]
-    assert model.config.eos_token_id == tokenizer.eos_token_id
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(output_dir), AutoTokenizer.from_pretrained(output_dir)
+    assert type(model) is ArlowForCausalLM and model.config.num_hidden_layers == 2
+    assert model.config.vocab_size == len(tokenizer) == 512 and model.config.eos_token_id == tokenizer.eos_token_id
 
 
 @pytest.mark.parametrize(("kind", "signum"), [("trainer", signal.SIGTERM), ("no_trainer", signal.SIGINT)])
@@ -164,7 +183,7 @@ def test_interrupted_run_stops_at_a_checked_step_and_resumes_exactly(
             process.send_signal(signum)
     output = "".join(lines)
     assert process.wait(timeout=600) == 128 + signum, output
-    first_losses = {int(step): float(loss) for step, loss in STEP_LINE.findall(output)}
+    first_losses = logged_losses(output)
     # The signal arrives after step 3; the processes check for it every INTERRUPT_CHECK_STEPS steps.
     stopped_at = max(first_losses)
     assert stopped_at % INTERRUPT_CHECK_STEPS == 0 and 3 < stopped_at < MAX_STEPS, output
@@ -177,17 +196,13 @@ def test_interrupted_run_stops_at_a_checked_step_and_resumes_exactly(
     assert sorted(resumed_losses) == list(range(stopped_at + 1, MAX_STEPS + 1)), output
     for step, loss in {**first_losses, **resumed_losses}.items():
         assert loss == reference_losses[step], f"step {step}: {loss} != {reference_losses[step]}"
-    final, reference = load_file(tmp_path / "model.safetensors"), load_file(reference_dir / "model.safetensors")
-    assert final.keys() == reference.keys()
-    for name in final:
-        torch.testing.assert_close(final[name], reference[name], rtol=0, atol=0, msg=name)
+    assert_same_weights(tmp_path, reference_dir)
 
 
 def test_interrupt_is_agreed_on_only_every_n_steps(monkeypatch, tmp_path):
     """In a process group, each check is an all-reduce (a collective and a host sync): only every N steps."""
     torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
-    all_reduce = torch.distributed.all_reduce
-    reduced_at = []
+    all_reduce, reduced_at = torch.distributed.all_reduce, []
 
     def counting_all_reduce(tensor, *args, **kwargs):
         reduced_at.append(step)
@@ -195,8 +210,7 @@ def test_interrupt_is_agreed_on_only_every_n_steps(monkeypatch, tmp_path):
 
     monkeypatch.setattr(torch.distributed, "all_reduce", counting_all_reduce)
     try:
-        interrupt = setup.GracefulInterrupt(check_every=4)
-        with interrupt:
+        with setup.GracefulInterrupt(check_every=4) as interrupt:
             decisions = {}
             for step in range(1, 13):
                 if step == 6:
@@ -209,26 +223,55 @@ def test_interrupt_is_agreed_on_only_every_n_steps(monkeypatch, tmp_path):
     assert interrupt.stopped and interrupt.exit_code == 128 + signal.SIGTERM
 
 
-def accelerate_launch_command() -> list[str]:
-    """`accelerate launch` with the repository's 2-process CPU DDP configuration, on a free port."""
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        port = probe_socket.getsockname()[1]
-    config = EXAMPLES_DIR / "accelerate_configs" / "ddp_cpu_2proc.yaml"
-    return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        f"--config_file={config}",
-        f"--main_process_port={port}",
-    ]
+def parameters_digest(model) -> str:
+    tensors = sorted(model.state_dict().items())
+    return hashlib.sha256(b"".join(t.detach().float().contiguous().numpy().tobytes() for _, t in tensors)).hexdigest()
 
 
-@pytest.mark.parametrize(
-    ("launcher", "kind"),
-    [("torchrun", "trainer"), ("accelerate", "no_trainer")],
-    ids=["torchrun-trainer", "accelerate-no_trainer"],
-)
+def probe(kind: str, probe_dir: str, args: list[str]) -> int:
+    """
+    Runs one of the pretraining scripts unchanged (DDP) and writes `PROBE_DIR/rank-<r>.json`: the world size, its
+    optimizer and scheduler steps, fingerprints of the first training samples it read, and digests of the parameters
+    after they were initialised and after training.
+    """
+    record, models = {"samples": [], "global_step": 0}, []
+
+    class RecordingDataLoader(arlow_pretraining_data.StatefulDataLoader):
+        def __iter__(self):
+            first = not record["samples"]
+            for index, batch in enumerate(super().__iter__()):
+                if first and index < PROBED_BATCHES:
+                    record["samples"] += [
+                        hashlib.sha256(row.numpy().tobytes()).hexdigest() for row in batch["input_ids"]
+                    ]
+                yield batch
+
+    def count_step(optimizer, *args):
+        record.update(global_step=record["global_step"] + 1, world_size=torch.distributed.get_world_size())
+
+    def count_scheduler_step(self, *args, **kwargs):
+        scheduler_step(self, *args, **kwargs)
+        record["scheduler_steps"] = self.last_epoch
+
+    def recording_build_model(*args, **kwargs):
+        models.append(build_model(*args, **kwargs))
+        record["parameters_before"] = parameters_digest(models[0])
+        return models[0]
+
+    script, build_model = SCRIPTS[kind], SCRIPTS[kind].build_model
+    scheduler_step = torch.optim.lr_scheduler.LRScheduler.step
+    arlow_pretraining_data.StatefulDataLoader = RecordingDataLoader
+    register_optimizer_step_post_hook(count_step)
+    torch.optim.lr_scheduler.LRScheduler.step = count_scheduler_step
+    script.build_model = recording_build_model
+    returncode = script.main(args)
+    record["parameters_after"] = parameters_digest(models[0])
+    Path(probe_dir).mkdir(exist_ok=True)
+    Path(probe_dir, f"rank-{os.environ['RANK']}.json").write_text(json.dumps(record), encoding="utf-8")
+    return returncode
+
+
+@pytest.mark.parametrize(("launcher", "kind"), [("torchrun", "trainer"), ("accelerate", "no_trainer")])
 def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launcher, kind, tmp_path, tiny_tokenizer):
     probe_dir, steps, batch_size = tmp_path / "probe", 4, 4
     args = script_args(
@@ -241,22 +284,17 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launcher, kind
         # Cross-attention layers get no gradient: the scripts freeze them, and DDP must not wait for them.
         config_overrides="cross_attention=true",
     )
-    launch = (
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-        if launcher == "torchrun"
-        else accelerate_launch_command()
-    )
+    launcher_command = TORCHRUN
+    if launcher == "accelerate":
+        # `accelerate launch` with the repository's 2-process CPU DDP configuration, on a free port
+        with socket.socket() as probe_socket:
+            probe_socket.bind(("127.0.0.1", 0))
+            port = probe_socket.getsockname()[1]
+        config = EXAMPLES_DIR / "accelerate_configs" / "ddp_cpu_2proc.yaml"
+        launcher_command = [sys.executable, "-m", "accelerate.commands.launch", f"--config_file={config}"]
+        launcher_command.append(f"--main_process_port={port}")
     # With --do_eval the Trainer also evaluates before training, which must not keep DDP from wrapping the model.
-    command = [
-        *launch,
-        str(EXAMPLES_DIR.parent / "arlow_ddp_probe.py"),
-        kind,
-        str(probe_dir),
-        *with_actions(kind, args),
-    ]
-    result = subprocess.run(command, cwd=EXAMPLES_DIR, env=ENV, capture_output=True, text=True, timeout=600)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    output = launch(*launcher_command, __file__, kind, str(probe_dir), *with_actions(kind, args))
     # A launcher that started one process instead of two leaves one record, of a world of size 1.
     assert sorted(path.name for path in probe_dir.glob("rank-*.json")) == ["rank-0.json", "rank-1.json"], output
     ranks = [json.loads((probe_dir / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
@@ -272,100 +310,184 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launcher, kind
     assert "so they are frozen" in output
 
 
-@pytest.mark.parametrize("kind", sorted(SCRIPTS))
-@pytest.mark.parametrize(
-    ("extra_args", "message"),
-    [
-        (["--model_preset=arlow-huge"], "Unknown --model_preset 'arlow-huge'"),
-        (["--block_size=65"], "--block_size 65 must be at least 2 and at most the model's max_position_embeddings"),
-        (["--attn_implementation=flash_attention_2"], "flash_attention_2 needs the flash-attn package"),
-        (
-            ["--attn_implementation=flex_attention", "--config_overrides=attention_dropout=0.1"],
-            "flex_attention has no attention dropout.*--config_overrides attention_dropout=0.0",
-        ),
-        (
-            ["--attn_implementation=flash_attention_3", "--model_preset=arlow-3b"],
-            "flash_attention_3 has no attention dropout, but the model's attention_dropout is 0.1",
-        ),
-        (["--config_overrides=hidden_sise=64"], "key hidden_sise isn't in the original config"),
-        (["--config_overrides=num_hidden_layers=two"], "--config_overrides 'num_hidden_layers=two'"),
-        (["--train_file=/nonexistent/corpus.txt"], "Data file '/nonexistent/corpus.txt' does not exist"),
-        (["--max_steps=-1"], "set the length of training with --max_steps"),
-        (["--interrupt_check_steps=0"], "--interrupt_check_steps must be at least 1"),
-    ],
-)
-def test_bad_input_fails_before_training(kind, extra_args, message, tmp_path, tiny_tokenizer):
-    if "flash_attention_2" in extra_args[0] and setup.is_flash_attn_2_available():
-        pytest.skip("flash-attn is installed with a GPU here, so the request is valid")
-    args = script_args(tmp_path, tiny_tokenizer, max_steps=2) + ["--do_train"] + extra_args
-    with pytest.raises((ValueError, FileNotFoundError), match=message):
-        SCRIPTS[kind].main(args)
-    assert not list(tmp_path.glob("checkpoint-*"))
+def tiny_config(cross_attention: bool) -> ArlowConfig:
+    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}
+    sizes |= {"num_key_value_heads": 2, "max_position_embeddings": SEQUENCE_LENGTH, "attention_dropout": 0.0}
+    return ArlowConfig(vocab_size=96, cross_attention=cross_attention, **sizes)
+
+
+def train_steps(cross_attention: bool, rank=0, world_size=1, sharded=False, mixed_precision="no") -> list[float]:
+    """
+    `PARITY_STEPS` AdamW steps of a seeded tiny model on one fixed batch of `GLOBAL_BATCH` sequences; a process of a
+    `world_size` run takes its rows of the batch. Returns the loss of the global batch at every step, and sharded, the
+    number of elements all-gathered in the first step last.
+    """
+    torch.manual_seed(0)
+    model = apply_chunked_loss(ArlowForCausalLM(tiny_config(cross_attention)))
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(".cross_attn" not in name)
+    if sharded:
+        model = setup.shard_model(model, "cpu", mixed_precision)
+        # The mixed-precision policy computes in bf16; the sharded parameters (and so AdamW's states) stay float32.
+        assert {parameter.dtype for parameter in model.parameters()} == {torch.float32}
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    batch = torch.randint(0, 96, (GLOBAL_BATCH, SEQUENCE_LENGTH), generator=torch.Generator().manual_seed(1))
+    batch = batch[rank::world_size]
+    losses, gathered, all_gather = [], [], torch.distributed.all_gather_single
+
+    def counting_all_gather(output, *args, **kwargs):
+        gathered.append(output.numel())
+        return all_gather(output, *args, **kwargs)
+
+    for step in range(PARITY_STEPS):
+        torch.distributed.all_gather_single = counting_all_gather if step == 0 else all_gather
+        loss = model(input_ids=batch, labels=batch, skip_logits=True).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        global_loss = loss.detach().clone()
+        if world_size > 1:
+            # Every process holds as many tokens, so the mean of the processes' losses is the global batch's.
+            torch.distributed.all_reduce(global_loss, op=torch.distributed.ReduceOp.AVG)
+        losses.append(global_loss.item())
+    return losses + [sum(gathered)] if sharded else losses
+
+
+def parity_worker(output_path: str):
+    """Trains the tiny model sharded by `shard_model`, then builds one on the meta device and materialises it."""
+    torch.distributed.init_process_group("gloo")
+    rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    results = {
+        "plain": train_steps(False, rank, world_size, sharded=True),
+        "cross-attention": train_steps(True, rank, world_size, sharded=True),
+        "plain-bf16": train_steps(False, rank, world_size, sharded=True, mixed_precision="bf16"),
+    }
+    with torch.device("meta"):
+        model = ArlowForCausalLM(tiny_config(cross_attention=True))
+    model = setup.shard_model(model, "cpu", seed=0)
+    embeddings = model.model.embed_tokens.weight.to_local()
+    initialised = {
+        "embedding_std": embeddings.std().item(),
+        "first_row": embeddings[0].tolist(),
+        "norms": [p.full_tensor().tolist() for name, p in model.named_parameters() if name.endswith("norm.weight")],
+        "tied": model.lm_head.weight is model.model.embed_tokens.weight,
+        "shards": {name: [p.to_local().numel(), p.numel()] for name, p in model.named_parameters()},
+    }
+    results["initialised"] = [None] * world_size
+    torch.distributed.all_gather_object(results["initialised"], initialised)
+    if rank == 0:
+        Path(output_path).write_text(json.dumps(results), encoding="utf-8")
+    # Both processes leave together: a gloo process group torn down while its peer still talks to it can abort the
+    # peer ("terminate called without an active exception").
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+
+
+def test_fsdp2_shards_and_equals_a_single_process_run_of_the_global_batch(tmp_path):
+    launch(*TORCHRUN, __file__, "parity", str(tmp_path / "results.json"))
+    sharded = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # The cross-attention blocks (skipped without encoder states) are units of their own, never all-gathered:
+        # beyond the plain model's, the only weights gathered are the layers' cross-attention norms, in the forward
+        # and the backward.
+        config = tiny_config(cross_attention=True)
+        assert sharded["cross-attention"].pop() == sharded["plain"].pop() + 2 * 2 * config.hidden_size
+        sharded["plain-bf16"].pop()
+        for name in ("plain", "cross-attention"):
+            single = train_steps(name == "cross-attention")
+            torch.testing.assert_close(sharded[name], single, rtol=1e-5, atol=1e-5, msg=name)
+            assert len(single) == PARITY_STEPS and single[-1] < single[0]
+        # With the bf16 mixed-precision policy: the same training within bf16's precision (8 bits of mantissa).
+        torch.testing.assert_close(sharded["plain-bf16"], train_steps(False), rtol=2e-2, atol=2e-2)
+        assert sharded["plain-bf16"] != sharded["plain"], "the bf16 policy computed in float32"
+        assert sharded["plain-bf16"][-1] < sharded["plain-bf16"][0]
+    finally:
+        torch.set_num_threads(threads)
+    # Built on the meta device, each process initialises its own shards (each from its own generator on CPU), and
+    # holds half of every parameter (split along its first dimension).
+    initialised = sharded["initialised"]
+    for rank in initialised:
+        assert abs(rank["embedding_std"] - config.initializer_range) < 0.1 * config.initializer_range
+        assert all(value == 1.0 for norm in rank["norms"] for value in norm) and rank["tied"]
+        assert rank["shards"] == initialised[0]["shards"]
+        assert all(2 * local == total for local, total in rank["shards"].values()), rank["shards"]
+    assert initialised[0]["first_row"] != initialised[1]["first_row"], "the two shards were drawn alike"
+
+
+@pytest.mark.parametrize("cross_attention", ["false", "true"])
+def test_fsdp2_resumes_exactly_from_a_sharded_checkpoint(cross_attention, tmp_path, tiny_tokenizer):
+    max_steps, resume_at = 6, 3
+    fsdp = {"max_steps": max_steps, "save_steps": resume_at, "warmup_steps": 2, "max_eval_samples": 8}
+    fsdp |= {"dataloader_num_workers": 2, "use_cpu": "true", "fsdp": "full_shard"}
+    fsdp |= {"config_overrides": f"cross_attention={cross_attention}"}
+    script = str(EXAMPLES_DIR / "run_pretrain_arlow_no_trainer.py")
+    full_losses = logged_losses(launch(*TORCHRUN, script, *script_args(tmp_path / "full", tiny_tokenizer, **fsdp)))
+    assert sorted(full_losses) == list(range(1, max_steps + 1))
+    checkpoint = tmp_path / "full" / f"checkpoint-{resume_at}"
+    assert (checkpoint / "model_and_optimizer" / ".metadata").is_file()
+    resumed_args = script_args(tmp_path / "resumed", tiny_tokenizer, resume_from_checkpoint=checkpoint, **fsdp)
+    resumed_losses = logged_losses(launch(*TORCHRUN, script, *resumed_args))
+    assert resumed_losses == {step: full_losses[step] for step in range(resume_at + 1, max_steps + 1)}
+    assert_same_weights(tmp_path / "resumed", tmp_path / "full")
+
+
+DROPOUT_REFUSED = "has no attention dropout, but the model's attention_dropout is 0.1.*attention_dropout=0.0"
+BAD_INPUT = [
+    (["--block_size=65"], "--block_size 65 must be at least 2 and at most the model's max_position_embeddings"),
+    (["--attn_implementation=flex_attention", "--config_overrides=attention_dropout=0.1"], DROPOUT_REFUSED),
+    (["--attn_implementation=flash_attention_3", "--model_preset=arlow-3b"], DROPOUT_REFUSED),
+    (["--config_overrides=hidden_sise=64"], "--config_overrides 'hidden_sise=64': key hidden_sise isn't in the"),
+    (["--train_file=/nonexistent/corpus.txt"], "Unable to find '/nonexistent/corpus.txt'"),
+    (["--train_file={tmp_path}/blank.txt"], "holds no text"),
+    (["--max_steps=-1"], "set the length of training with --max_steps"),
+    (["--interrupt_check_steps=0"], "--interrupt_check_steps must be at least 1"),
+]
 
 
 @pytest.mark.parametrize(
     ("kind", "extra_args", "message"),
-    [
-        ("trainer", ["--fsdp=full_shard auto_wrap", "--do_train"], "--fsdp with the Trainer needs GPUs"),
+    [(kind, *case) for kind in SCRIPTS for case in BAD_INPUT]
+    + [
+        ("trainer", ["--fsdp=full_shard auto_wrap"], "--fsdp with the Trainer needs GPUs"),
         ("no_trainer", ["--fsdp=full_shard"], "--fsdp shards the model across processes: launch several"),
         ("no_trainer", ["--fsdp=full_shard", "--fp16"], "--fsdp trains in bf16 \\(--bf16\\) or float32"),
     ],
-    ids=["trainer-cpu", "one-process", "fp16"],
 )
-def test_fsdp_misuse_is_refused(kind, extra_args, message, tmp_path, tiny_tokenizer):
+def test_bad_input_fails_before_training(kind, extra_args, message, tmp_path, tiny_tokenizer):
+    (tmp_path / "blank.txt").write_text("\n\n\n", encoding="utf-8")
     args = script_args(tmp_path, tiny_tokenizer, max_steps=2, use_cpu="true")
-    with pytest.raises(ValueError, match=message):
-        SCRIPTS[kind].main([*args, *extra_args])
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        SCRIPTS[kind].main([*args, "--do_train", *(argument.format(tmp_path=tmp_path) for argument in extra_args)])
     assert not list(tmp_path.glob("checkpoint-*"))
 
 
-@pytest.mark.parametrize("content", ["", "\n\n\n"], ids=["empty", "blank-lines"])
-def test_empty_dataset_is_rejected(content, tmp_path, tiny_tokenizer):
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text(content, encoding="utf-8")
-    with pytest.raises(ValueError, match="holds no text"):
-        run_pretrain_arlow.main(script_args(tmp_path / "out", tiny_tokenizer, train_file=corpus) + ["--do_train"])
-
-
-def test_presets_and_overrides(caplog):
-    def build_config(**arguments):
-        return setup.build_config(setup.ModelArguments(**arguments))
-
-    seed = build_config(model_preset="arlow-3b")
-    assert seed.to_dict() == ArlowConfig().to_dict()
-    assert (seed.vocab_size, seed.hidden_size, seed.num_hidden_layers, seed.cross_attention) == (
-        131072,
-        2304,
-        28,
-        True,
-    )
+def test_presets_overrides_and_frozen_cross_attention(tiny_tokenizer, caplog):
     # The seed's configuration has 3.275B parameters (2.680B without cross-attention), counted on the meta device.
+    seed = setup.build_config(setup.ModelArguments(model_preset="arlow-3b"))
+    assert seed.to_dict() == ArlowConfig().to_dict()
     with torch.device("meta"):
         model = ArlowForCausalLM(seed)
     cross_attention = sum(p.numel() for name, p in model.named_parameters() if ".cross_attn" in name)
     assert round(model.num_parameters() / 1e9, 3) == 3.275
     assert round((model.num_parameters() - cross_attention) / 1e9, 3) == 2.680
-    # The old, wrong name still works, with a warning that names the new one.
-    with caplog.at_level("WARNING", logger="arlow_pretraining_setup"):
-        assert build_config(model_preset="arlow-2.3b").to_dict() == seed.to_dict()
-    assert "use --model_preset arlow-3b" in caplog.text
 
-    demo = build_config(model_preset="arlow-demo")
-    assert demo.cross_attention is False
     overrides = "num_hidden_layers=2,rms_norm_eps=1e-5,cross_attention=true,hidden_size=64"
-    overridden = build_config(model_preset="arlow-demo", config_overrides=overrides)
-    assert (overridden.num_hidden_layers, overridden.rms_norm_eps, overridden.cross_attention) == (2, 1e-5, True)
-    assert (overridden.intermediate_size, overridden.head_dim) == (demo.intermediate_size, 64 // 4)
-
-
-def test_unused_cross_attention_is_frozen_and_said_at_start(tiny_tokenizer, caplog):
-    config = setup.build_config(
-        setup.ModelArguments(model_preset="arlow-tiny", config_overrides="cross_attention=true")
-    )
+    config = setup.build_config(setup.ModelArguments(model_preset="arlow-demo", config_overrides=overrides))
+    assert (config.num_hidden_layers, config.rms_norm_eps, config.cross_attention) == (2, 1e-5, True)
+    assert (config.intermediate_size, config.head_dim) == (setup.MODEL_PRESETS["arlow-demo"]["intermediate_size"], 16)
+    # Unused cross-attention is frozen (per layer: its q/k/v/o projections and its norm), and said at start.
     with caplog.at_level("WARNING", logger="arlow_pretraining_setup"):
         model = setup.build_model(config, AutoTokenizer.from_pretrained(tiny_tokenizer), "sdpa")
     frozen = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
     assert frozen == {name for name, _ in model.named_parameters() if ".cross_attn" in name}
-    # Per layer: the cross-attention q/k/v/o projections and its norm.
-    assert len(frozen) == 5 * config.num_hidden_layers
-    assert "so they are frozen" in caplog.text
+    assert len(frozen) == 5 * config.num_hidden_layers and "so they are frozen" in caplog.text
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "parity":
+        parity_worker(sys.argv[2])
+    else:
+        sys.exit(probe(sys.argv[1], sys.argv[2], sys.argv[3:]))

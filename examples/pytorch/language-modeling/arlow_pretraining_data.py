@@ -142,9 +142,7 @@ def load_text_sources(
     if dataset_name is None and train_file is None:
         if validation_file is not None:
             raise ValueError("--validation_file needs --train_file")
-        return embedded_text("train", validation_split_percentage), embedded_text(
-            "validation", validation_split_percentage
-        )
+        return tuple(embedded_text(split, validation_split_percentage) for split in ("train", "validation"))
 
     if dataset_name is not None:
         builder, builder_kwargs = dataset_name, {"name": dataset_config_name, "trust_remote_code": trust_remote_code}
@@ -155,16 +153,12 @@ def load_text_sources(
         description = f"dataset {dataset_name!r}" + (f" ({dataset_config_name})" if dataset_config_name else "")
     else:
         data_files = {"train": train_file, **({"validation": validation_file} if validation_file else {})}
-        builders = set()
-        for path in data_files.values():
-            if not Path(path).is_file():
-                raise FileNotFoundError(f"Data file {path!r} does not exist")
-            suffix = Path(path).suffix.lower()
-            if suffix not in _LOCAL_FILE_BUILDERS:
-                raise ValueError(
-                    f"Data file {path!r}: unsupported extension {suffix!r}, use one of {sorted(_LOCAL_FILE_BUILDERS)}"
-                )
-            builders.add(_LOCAL_FILE_BUILDERS[suffix])
+        suffixes = {Path(path).suffix.lower() for path in data_files.values()}
+        if not suffixes <= _LOCAL_FILE_BUILDERS.keys():
+            raise ValueError(
+                f"Data files {data_files}: unsupported extension, use one of {sorted(_LOCAL_FILE_BUILDERS)}"
+            )
+        builders = {_LOCAL_FILE_BUILDERS[suffix] for suffix in suffixes}
         if len(builders) > 1:
             raise ValueError("--train_file and --validation_file must have the same format")
         builder = builders.pop()
@@ -172,27 +166,23 @@ def load_text_sources(
         builder_kwargs = {"sample_by": "paragraph"} if builder == "text" else {}
         has_validation, description = validation_file is not None, f"file {train_file!r}"
 
-    def open_split(split: str, split_description: str) -> datasets.IterableDataset:
+    def open_split(split: str) -> datasets.IterableDataset:
+        # datasets itself refuses a data file that does not exist (FileNotFoundError).
         files = None if data_files is None else {split: data_files[split]}
         dataset = datasets.load_dataset(builder, data_files=files, split=split, streaming=True, **builder_kwargs)
         try:
             dataset = dataset.select_columns([text_column_name])
         except ValueError:
-            raise ValueError(
-                f"{split_description} has no column {text_column_name!r} (columns: {sorted(dataset.column_names)}); "
-                "pass --text_column_name"
-            ) from None
+            columns = sorted(dataset.column_names)
+            raise ValueError(f"{description} has no column {text_column_name!r} (columns: {columns})") from None
         if text_column_name != "text":
             dataset = dataset.rename_column(text_column_name, "text")
         return dataset.filter(lambda example: has_text(example["text"]))
 
     if has_validation:
-        validation_description = f"{description}, validation split"
-        return (
-            TextSource(description, open_split("train", description)),
-            TextSource(validation_description, open_split("validation", validation_description)),
-        )
-    documents = open_split("train", description)
+        validation = TextSource(f"{description}, validation split", open_split("validation"))
+        return TextSource(description, open_split("train")), validation
+    documents = open_split("train")
     return (
         _split(documents, f"{description}, train part", "train", validation_split_percentage),
         _split(documents, f"{description}, held-out part", "validation", validation_split_percentage),
@@ -229,10 +219,6 @@ def packed_blocks(
     `block_size` tokens, shuffled with a buffer of `shuffle_buffer_size` blocks (0 or 1: not shuffled) and, with
     `repeat`, endless.
     """
-    if block_size < 1:
-        raise ValueError(f"block_size must be positive, got {block_size}")
-    if not 0 <= process_index < num_processes:
-        raise ValueError(f"process_index {process_index} is out of range for {num_processes} processes")
     if tokenizer.eos_token_id is None:
         raise ValueError("The tokenizer has no end-of-text (eos) token to separate documents with")
     dataset = text.dataset

@@ -14,19 +14,20 @@
 """
 What the two Arlow pretraining scripts share besides the data: argument groups (in the style of `run_clm.py`), model
 presets, the checks that run before any training, the tokenizer, the model (its unused cross-attention frozen, the
-chunked loss applied) and graceful interruption.
+chunked loss applied), FSDP2 sharding and graceful interruption.
 """
 
 import logging
 import os
 import signal
 import sys
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import torch
 from arlow_chunked_loss import apply_chunked_loss
 from arlow_pretraining_data import TextSource, build_eval_blocks, load_text_sources, packed_blocks
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 
 from transformers import (
     ArlowConfig,
@@ -45,8 +46,7 @@ logger = logging.getLogger(__name__)
 # Named model sizes: ArlowConfig keyword arguments on top of ArlowConfig's own defaults.
 MODEL_PRESETS: dict[str, dict] = {
     # The seed's configuration, every field at ArlowConfig's default: 3.275B parameters with the 131072 vocabulary and
-    # tied embeddings, 0.595B of them in the cross-attention layers (counted on the meta device). For multi-GPU runs
-    # with FSDP2 and flash attention.
+    # tied embeddings, 0.595B of them in the cross-attention layers. For multi-GPU runs with FSDP2 and flash attention.
     "arlow-3b": {},
     # Trains in a few minutes on 2 CPU cores (`make demo`). Text has no encoder side, so no cross-attention layers.
     "arlow-demo": {
@@ -73,9 +73,7 @@ MODEL_PRESETS: dict[str, dict] = {
         "cross_attention": False,
     },
 }
-RENAMED_PRESETS = {"arlow-2.3b": "arlow-3b"}  # old names, still accepted with a warning
 DEFAULT_BLOCK_SIZE = 1024
-SUPPORTED_ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 # Backends whose kernels have no attention dropout: training with `attention_dropout > 0` fails at its first step.
 NO_DROPOUT_ATTN_IMPLEMENTATIONS = ("flash_attention_3", "flex_attention")
 
@@ -85,7 +83,8 @@ class ModelArguments:
     """Which model to pretrain from scratch, and the tokenizer it uses."""
 
     model_preset: str = field(
-        default="arlow-demo", metadata={"help": f"Named model size to train from scratch: {sorted(MODEL_PRESETS)}."}
+        default="arlow-demo",
+        metadata={"help": "Named model size to train from scratch.", "choices": list(MODEL_PRESETS)},
     )
     config_overrides: str | None = field(
         default=None,
@@ -105,7 +104,7 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "Attention backend: flash_attention_2 when flash-attn is installed with a GPU, else sdpa.",
-            "choices": SUPPORTED_ATTN_IMPLEMENTATIONS,
+            "choices": ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention"),
         },
     )
 
@@ -156,15 +155,6 @@ def parse_arguments(argv: list[str] | None) -> tuple[ModelArguments, DataTrainin
 
 def build_config(model_args: ModelArguments) -> ArlowConfig:
     """The preset's config with `--config_overrides` applied (typed and validated by ArlowConfig itself)."""
-    if model_args.model_preset in RENAMED_PRESETS:
-        new_name = RENAMED_PRESETS[model_args.model_preset]
-        logger.warning(
-            f"--model_preset {model_args.model_preset} is deprecated and will be removed: it is the seed's "
-            f"configuration, 3.275B parameters, now named {new_name}; use --model_preset {new_name}"
-        )
-        model_args.model_preset = new_name
-    if model_args.model_preset not in MODEL_PRESETS:
-        raise ValueError(f"Unknown --model_preset {model_args.model_preset!r}; choose one of {sorted(MODEL_PRESETS)}")
     fields = dict(MODEL_PRESETS[model_args.model_preset])
     if model_args.config_overrides:
         # `update_from_string` types each value like the field and rejects unknown fields; the config is then built
@@ -174,50 +164,9 @@ def build_config(model_args: ModelArguments) -> ArlowConfig:
             parsed.update_from_string(model_args.config_overrides)
         except (ValueError, TypeError) as error:
             raise ValueError(f"--config_overrides {model_args.config_overrides!r}: {error}") from None
-        for item in model_args.config_overrides.split(","):
-            key = item.split("=")[0]
-            fields[key] = getattr(parsed, key)
+        keys = [item.split("=")[0] for item in model_args.config_overrides.split(",")]
+        fields |= {key: getattr(parsed, key) for key in keys}
     return ArlowConfig(**fields)
-
-
-def resolve_attn_implementation(requested: str | None) -> str:
-    """flash_attention_2 when usable, else sdpa; an explicit flash-attn request that cannot be served fails here."""
-    if requested is None:
-        return "flash_attention_2" if is_flash_attn_2_available() else "sdpa"
-    if requested not in SUPPORTED_ATTN_IMPLEMENTATIONS:
-        raise ValueError(
-            f"Unknown --attn_implementation {requested!r}; choose one of {SUPPORTED_ATTN_IMPLEMENTATIONS}"
-        )
-    if requested == "flash_attention_2" and not is_flash_attn_2_available():
-        raise ValueError(
-            "--attn_implementation flash_attention_2 needs the flash-attn package (>= 2.3.3) and a CUDA GPU, "
-            "and they are not available here; install flash-attn on a GPU machine or use --attn_implementation sdpa"
-        )
-    return requested
-
-
-def resolve_checkpoint(resume_from_checkpoint: str | None, output_dir: str) -> str | None:
-    """`--resume_from_checkpoint` as a folder; `latest` (or `true`) means the newest checkpoint in output_dir."""
-    if resume_from_checkpoint is None:
-        return None
-    if resume_from_checkpoint.lower() in ("latest", "last", "true"):
-        checkpoint = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-        if checkpoint is None:
-            raise ValueError(f"--resume_from_checkpoint {resume_from_checkpoint}: no checkpoint in {output_dir!r}")
-        return checkpoint
-    if not os.path.isdir(resume_from_checkpoint):
-        raise ValueError(f"--resume_from_checkpoint {resume_from_checkpoint!r} is not a checkpoint folder")
-    return resume_from_checkpoint
-
-
-def check_distributed_launch(world_size: int):
-    """A multi-process launch that did not set up distributed training would train independent copies: refuse it."""
-    launched = int(os.environ.get("WORLD_SIZE", "1"))
-    if launched > 1 and world_size == 1:
-        raise ValueError(
-            f"Launched as {launched} processes, but training is not distributed (no GPU was found): "
-            "on CPU pass --use_cpu to train with DDP over gloo"
-        )
 
 
 @dataclass
@@ -235,15 +184,8 @@ class PretrainingRun:
     def training_stream(self, tokenizer, seed: int, process_index: int, num_processes: int):
         """This process's endless stream of shuffled, packed training blocks (a `datasets.IterableDataset`)."""
         logger.info(f"Training data: {self.train_text.description}")
-        return packed_blocks(
-            self.train_text,
-            tokenizer,
-            self.block_size,
-            shuffle_buffer_size=self.data_args.shuffle_buffer_size,
-            seed=seed,
-            process_index=process_index,
-            num_processes=num_processes,
-        )
+        buffer = self.data_args.shuffle_buffer_size
+        return packed_blocks(self.train_text, tokenizer, self.block_size, buffer, seed, process_index, num_processes)
 
     def evaluation_blocks(self, tokenizer):
         """The fixed evaluation set: the first `max_eval_samples` packed blocks of the held-out documents."""
@@ -252,16 +194,33 @@ class PretrainingRun:
         return blocks
 
 
-def prepare_run(
-    model_args: ModelArguments, data_args: DataTrainingArguments, args: PretrainingArguments, trains: bool = True
-) -> PretrainingRun:
-    """Runs the checks shared by both scripts and opens the data; returns a [`PretrainingRun`]."""
+def prepare_run(model_args, data_args, args: PretrainingArguments, world_size: int, trains: bool = True):
+    """
+    Runs every check shared by both scripts that can fail before training, and opens the data; returns a
+    [`PretrainingRun`]. `world_size` is the number of processes training together.
+    """
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and world_size == 1:
+        # A multi-process launch that did not set up distributed training would train independent copies.
+        raise ValueError(
+            f"Launched as {launched} processes, but training is not distributed (no GPU was found): "
+            "on CPU pass --use_cpu to train with DDP over gloo"
+        )
     if trains and args.max_steps <= 0:
         raise ValueError("The data is streamed and has no length: set the length of training with --max_steps N")
     if args.interrupt_check_steps < 1:
         raise ValueError(f"--interrupt_check_steps must be at least 1, got {args.interrupt_check_steps}")
-    checkpoint = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
-    attn_implementation = resolve_attn_implementation(model_args.attn_implementation)
+    checkpoint = args.resume_from_checkpoint
+    if checkpoint is not None and checkpoint.lower() in ("latest", "true"):
+        checkpoint = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
+        if checkpoint is None:
+            raise ValueError(f"--resume_from_checkpoint latest: no checkpoint in {args.output_dir!r}")
+    elif checkpoint is not None and not os.path.isdir(checkpoint):
+        raise ValueError(f"--resume_from_checkpoint {checkpoint!r} is not a checkpoint folder")
+    # flash_attention_2 when usable, else sdpa; transformers refuses a backend that cannot run here when building.
+    attn_implementation = model_args.attn_implementation
+    if attn_implementation is None:
+        attn_implementation = "flash_attention_2" if is_flash_attn_2_available() else "sdpa"
     config = build_config(model_args)
     if trains and config.attention_dropout > 0 and attn_implementation in NO_DROPOUT_ATTN_IMPLEMENTATIONS:
         raise ValueError(
@@ -270,9 +229,7 @@ def prepare_run(
             "training would fail at its first step. Pass --config_overrides attention_dropout=0.0, or use "
             "--attn_implementation sdpa or flash_attention_2, which apply the dropout"
         )
-    block_size = data_args.block_size
-    if block_size is None:
-        block_size = min(DEFAULT_BLOCK_SIZE, config.max_position_embeddings)
+    block_size = data_args.block_size or min(DEFAULT_BLOCK_SIZE, config.max_position_embeddings)
     if not 2 <= block_size <= config.max_position_embeddings:
         raise ValueError(
             f"--block_size {block_size} must be at least 2 and at most the model's max_position_embeddings "
@@ -280,56 +237,54 @@ def prepare_run(
             f"--config_overrides max_position_embeddings={block_size}"
         )
     train_text, eval_text = load_text_sources(
-        dataset_name=data_args.dataset_name,
-        dataset_config_name=data_args.dataset_config_name,
-        train_file=data_args.train_file,
-        validation_file=data_args.validation_file,
-        text_column_name=data_args.text_column_name,
-        validation_split_percentage=data_args.validation_split_percentage,
-        trust_remote_code=data_args.trust_remote_code,
+        data_args.dataset_name,
+        data_args.dataset_config_name,
+        data_args.train_file,
+        data_args.validation_file,
+        data_args.text_column_name,
+        data_args.validation_split_percentage,
+        data_args.trust_remote_code,
     )
     if not train_text.first_documents(1):
         raise ValueError(f"The training data ({train_text.description}) holds no text")
     return PretrainingRun(checkpoint, attn_implementation, config, block_size, train_text, eval_text, data_args)
 
 
-def shared_tokenizer(
-    model_args: ModelArguments,
-    run: PretrainingRun,
-    output_dir: str,
-    is_main_process: bool,
-    main_process_first: AbstractContextManager,
-):
+def shared_tokenizer(model_args: ModelArguments, run: PretrainingRun, output_dir: str, is_main_process: bool):
     """
     The tokenizer, the very same in every process: `--tokenizer_name`; else the one saved with the checkpoint being
     resumed; else an [`ArlowTokenizer`] (byte-level BPE) that the main process trains on the first
     `--tokenizer_train_documents` documents and saves in `output_dir/tokenizer`, where the other processes load it.
+    Call it inside the launcher's "main process first" context.
     """
     tokenizer_dir = os.path.join(output_dir, "tokenizer")
-    with main_process_first:
-        source = model_args.tokenizer_name
-        if source is None and run.checkpoint and os.path.isfile(os.path.join(run.checkpoint, "tokenizer.json")):
-            source = run.checkpoint
-        if source is None and not is_main_process:
-            source = tokenizer_dir
-        if source is not None:
-            tokenizer = AutoTokenizer.from_pretrained(source)
-        else:
-            vocab_size = model_args.tokenizer_vocab_size or run.config.vocab_size
-            texts = run.train_text.first_documents(model_args.tokenizer_train_documents)
-            logger.info(f"Training a {vocab_size}-token tokenizer on {len(texts)} documents of the training data")
-            tokenizer = ArlowTokenizer().train_new_from_iterator(texts, vocab_size)
-        if is_main_process:
-            tokenizer.save_pretrained(tokenizer_dir)
+    source = model_args.tokenizer_name
+    if source is None and run.checkpoint and os.path.isfile(os.path.join(run.checkpoint, "tokenizer.json")):
+        source = run.checkpoint
+    if source is None and not is_main_process:
+        source = tokenizer_dir
+    if source is not None:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    else:
+        vocab_size = model_args.tokenizer_vocab_size or run.config.vocab_size
+        texts = run.train_text.first_documents(model_args.tokenizer_train_documents)
+        logger.info(f"Training a {vocab_size}-token tokenizer on {len(texts)} documents of the training data")
+        tokenizer = ArlowTokenizer().train_new_from_iterator(texts, vocab_size)
+    if is_main_process:
+        tokenizer.save_pretrained(tokenizer_dir)
     return tokenizer
 
 
 def build_model(config: ArlowConfig, tokenizer, attn_implementation: str, device: str = "cpu"):
     """
-    A freshly initialised causal LM whose vocabulary and special tokens follow the tokenizer, with its unused
-    cross-attention frozen ([`freeze_cross_attention`]) and the chunked loss applied: `model(..., labels=...,
-    skip_logits=True)` returns the loss without materialising the logits. With `device="meta"` nothing is allocated
-    or initialised (FSDP2 then materialises each process's shards, see `arlow_sharded_training.py`).
+    A freshly initialised causal LM whose vocabulary and special tokens follow the tokenizer, with the chunked loss
+    applied (`model(..., labels=..., skip_logits=True)` returns the loss without materialising the logits). With
+    `device="meta"` nothing is allocated or initialised ([`shard_model`] then materialises each process's shards).
+
+    Pretraining text has no encoder side, so a model built with `cross_attention=True` skips its cross-attention
+    blocks and no gradient ever reaches their weights. They are frozen: the optimizer does not hold them, DDP does not
+    wait for their gradients, FSDP2 does not reduce them, and a checkpoint holds no optimizer state that could be
+    missing for them. They are still saved, at their initial values.
     """
     config.vocab_size = len(tokenizer)
     config.pad_token_id = tokenizer.pad_token_id
@@ -337,29 +292,48 @@ def build_model(config: ArlowConfig, tokenizer, attn_implementation: str, device
     config.eos_token_id = tokenizer.eos_token_id
     with torch.device(device):
         model = AutoModelForCausalLM.from_config(config, attn_implementation=attn_implementation)
-    freeze_cross_attention(model)
-    return apply_chunked_loss(model)
-
-
-def freeze_cross_attention(model) -> int:
-    """
-    Pretraining text has no encoder side, so a model built with `cross_attention=True` skips its cross-attention
-    blocks and no gradient ever reaches their weights. They are frozen: the optimizer does not hold them, DDP does not
-    wait for their gradients, FSDP2 does not reduce them, and a checkpoint holds no optimizer state that could be
-    missing for them. They are still saved, at their initial values. Returns how many parameters were frozen.
-    """
-    frozen = [parameter for name, parameter in model.named_parameters() if ".cross_attn" in name]
-    for parameter in frozen:
-        parameter.requires_grad_(False)
-    count = sum(parameter.numel() for parameter in frozen)
+    frozen = [parameter.requires_grad_(False) for name, parameter in model.named_parameters() if ".cross_attn" in name]
     if frozen:
         logger.warning(
             f"The model has cross-attention layers (cross_attention=True), but the pretraining data has no encoder "
-            f"side: their {len(frozen)} tensors ({count:,} parameters) would receive no gradient, so they are frozen "
-            "and stay at their initial values. Build the model with --config_overrides cross_attention=false to "
-            "leave them out."
+            f"side: their {len(frozen)} tensors ({sum(p.numel() for p in frozen):,} parameters) would receive no "
+            "gradient, so they are frozen and stay at their initial values. Build the model with --config_overrides "
+            "cross_attention=false to leave them out."
         )
-    return count
+    return apply_chunked_loss(model)
+
+
+def shard_model(model, device, mixed_precision: str = "no", seed: int | None = None) -> FSDPModule:
+    """
+    Applies FSDP2 in place: `fully_shard` on each decoder layer (the model's `_no_split_modules` classes), then on the
+    root (the embeddings, the final norm and the tied `lm_head`, one unit). Every parameter becomes a `DTensor`
+    sharded on dim 0 across all processes, on CPU (gloo) as on GPUs (nccl). A layer's cross-attention block is a unit
+    of its own: pretraining skips it (no encoder states), so its frozen weights are never all-gathered. With
+    `mixed_precision` "bf16" the layers compute in bfloat16 while the sharded parameters, the optimizer states and the
+    gradient reduction stay in float32.
+
+    With a `seed`, the model was built on the meta device: each process then allocates its shards on `device` and
+    initialises them with the model's own `_init_weights`, drawing from its own generator seeded with `seed + rank`
+    (on GPUs DTensor's own generator draws every shard of one random tensor).
+    """
+    device = torch.device(device)
+    mesh = init_device_mesh(device.type, (torch.distributed.get_world_size(),))
+    policy = MixedPrecisionPolicy()
+    if mixed_precision == "bf16":
+        policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+    layer_classes = set(model._no_split_modules or ())
+    for layer in [module for module in model.modules() if type(module).__name__ in layer_classes]:
+        if getattr(layer, "cross_attn", None) is not None:
+            fully_shard(layer.cross_attn, mesh=mesh, mp_policy=policy)
+        fully_shard(layer, mesh=mesh, mp_policy=policy)
+    model = fully_shard(model, mesh=mesh, mp_policy=policy)
+    if seed is not None:
+        model.to_empty(device=device)
+        rng_state = torch.get_rng_state()
+        torch.manual_seed(seed + torch.distributed.get_rank())
+        model.initialize_weights()
+        torch.set_rng_state(rng_state)
+    return model
 
 
 class GracefulInterrupt:
@@ -369,10 +343,7 @@ class GracefulInterrupt:
     """
 
     def __init__(self, check_every: int = 1):
-        self.check_every = check_every
-        self.signal_name: str | None = None
-        self.stopped = False
-        self._previous = {}
+        self.check_every, self.signal_name, self.stopped, self._previous = check_every, None, False, {}
 
     def _handle(self, signum, frame):
         if self.signal_name is not None and signum == signal.SIGINT:
@@ -383,14 +354,12 @@ class GracefulInterrupt:
         )
 
     def __enter__(self):
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._previous[signum] = signal.signal(signum, self._handle)
+        self._previous = {signum: signal.signal(signum, self._handle) for signum in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, *exc_info):
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
-        return False
 
     def should_stop(self, step: int, device) -> bool:
         """

@@ -33,35 +33,15 @@ from pathlib import Path
 
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_OUTPUT_DIR = HERE.parents[2] / "build" / "demo" / "arlow-demo"
 # One intra-op thread unless OMP_NUM_THREADS says otherwise: a model this small gains little from more, and on a
 # machine whose cores are busy with other work, extra threads make each step many times slower.
-CHILD_ENV = {
-    **os.environ,
-    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-    "TOKENIZERS_PARALLELISM": "false",
-}
-
-
-def training_command(output_dir: Path, max_steps: int) -> list[str]:
-    options = (
-        "--model_preset=arlow-demo --do_train --do_eval --per_device_train_batch_size=16 --per_device_eval_batch_size=16 "
-        "--block_size=128 --learning_rate=3e-3 --weight_decay=0.1 --warmup_steps=30 --lr_scheduler_type=cosine "
-        "--tokenizer_train_documents=300 --max_eval_samples=64 --shuffle_buffer_size=500 --save_total_limit=1 "
-        "--seed=42 --log_level=warning --report_to=none"
-    )
-    steps = [
-        f"--max_steps={max_steps}",
-        f"--logging_steps={max(1, max_steps // 10)}",
-        f"--save_steps={max(1, max_steps // 2)}",
-    ]
-    return [
-        sys.executable,
-        str(HERE / "run_pretrain_arlow.py"),
-        f"--output_dir={output_dir}",
-        *options.split(),
-        *steps,
-    ]
+CHILD_ENV = {"OMP_NUM_THREADS": "1", **os.environ, "TOKENIZERS_PARALLELISM": "false"}
+TRAINING_OPTIONS = (
+    "--model_preset=arlow-demo --do_train --do_eval --per_device_train_batch_size=16 --per_device_eval_batch_size=16 "
+    "--block_size=128 --learning_rate=3e-3 --weight_decay=0.1 --warmup_steps=30 --lr_scheduler_type=cosine "
+    "--tokenizer_train_documents=300 --max_eval_samples=64 --shuffle_buffer_size=500 --save_total_limit=1 "
+    "--seed=42 --log_level=warning --report_to=none"
+)
 
 
 def generate_sample(model_dir: str):
@@ -81,7 +61,7 @@ def generate_sample(model_dir: str):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output_dir", type=Path, default=DEFAULT_OUTPUT_DIR)
+    parser.add_argument("--output_dir", type=Path, default=HERE.parents[2] / "build" / "demo" / "arlow-demo")
     parser.add_argument("--max_steps", type=int, default=400)
     parser.add_argument("--generate_from", help=argparse.SUPPRESS)  # internal: the fresh-process generation step
     args = parser.parse_args()
@@ -92,7 +72,10 @@ def main() -> int:
     start = time.perf_counter()
     shutil.rmtree(args.output_dir, ignore_errors=True)  # the demo always starts from scratch, in its own folder
     print(f"Arlow demo: pretraining arlow-demo for {args.max_steps} steps into {args.output_dir}", flush=True)
-    subprocess.run(training_command(args.output_dir, args.max_steps), check=True, env=CHILD_ENV)
+    steps = [f"--max_steps={args.max_steps}", f"--logging_steps={max(1, args.max_steps // 10)}"]
+    steps.append(f"--save_steps={max(1, args.max_steps // 2)}")
+    script = [sys.executable, str(HERE / "run_pretrain_arlow.py"), f"--output_dir={args.output_dir}"]
+    subprocess.run([*script, *TRAINING_OPTIONS.split(), *steps], check=True, env=CHILD_ENV)
     trained = time.perf_counter()
     print("Reloading in a fresh process and generating...", flush=True)
     subprocess.run([sys.executable, __file__, f"--generate_from={args.output_dir}"], check=True, env=CHILD_ENV)

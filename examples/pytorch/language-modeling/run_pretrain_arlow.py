@@ -33,14 +33,7 @@ import sys
 import datasets
 import torch
 from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
-from arlow_pretraining_setup import (
-    GracefulInterrupt,
-    build_model,
-    check_distributed_launch,
-    parse_arguments,
-    prepare_run,
-    shared_tokenizer,
-)
+from arlow_pretraining_setup import GracefulInterrupt, build_model, parse_arguments, prepare_run, shared_tokenizer
 
 import transformers
 from transformers import Trainer, TrainerCallback, default_data_collator, set_seed
@@ -141,14 +134,13 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
     # Every check that can fail runs before the first training step.
     if not (training_args.do_train or training_args.do_eval):
         raise ValueError("Nothing to do: pass --do_train and/or --do_eval")
-    check_distributed_launch(training_args.world_size)
     if training_args.fsdp and training_args.device.type == "cpu":
         # accelerate shards with FSDP only on accelerators; on CPU it would quietly run plain DDP instead.
         raise ValueError(
             "--fsdp with the Trainer needs GPUs (or other accelerators): on CPU, accelerate runs DDP instead of FSDP. "
             "run_pretrain_arlow_no_trainer.py --fsdp shards with FSDP2 on CPU too"
         )
-    run = prepare_run(model_args, data_args, training_args, trains=training_args.do_train)
+    run = prepare_run(model_args, data_args, training_args, training_args.world_size, trains=training_args.do_train)
     # The stream position comes from the checkpoint (see `on_save`), not from re-reading the batches trained on.
     training_args.ignore_data_skip = True
     if not torch.cuda.is_available():
@@ -157,18 +149,15 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         training_args.eval_on_start = True
 
     set_seed(training_args.seed)
-    is_main_process = training_args.process_index == 0
-    main_process_first = training_args.main_process_first(desc="tokenizer")
-    tokenizer = shared_tokenizer(model_args, run, training_args.output_dir, is_main_process, main_process_first)
+    with training_args.main_process_first(desc="tokenizer"):
+        tokenizer = shared_tokenizer(model_args, run, training_args.output_dir, training_args.process_index == 0)
     model = build_model(run.config, tokenizer, run.attn_implementation)
     logger.info(
         f"Training {model_args.model_preset} from scratch: {model.num_parameters():,} parameters, "
         f"attention {run.attn_implementation}, block size {run.block_size}, vocabulary {len(tokenizer)}"
     )
-    train_dataset = None
-    if training_args.do_train:
-        world = (training_args.process_index, training_args.world_size)
-        train_dataset = run.training_stream(tokenizer, training_args.seed, *world)
+    world = (training_args.process_index, training_args.world_size)
+    train_dataset = run.training_stream(tokenizer, training_args.seed, *world) if training_args.do_train else None
 
     interrupt = GracefulInterrupt(training_args.interrupt_check_steps)
     pretraining = PretrainingCallback(interrupt)

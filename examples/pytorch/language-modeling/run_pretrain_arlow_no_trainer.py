@@ -21,8 +21,8 @@ logging/eval/save steps, `report_to`, `resume_from_checkpoint` and `fsdp`) and r
 `torchrun` alike. With `--fsdp` (any value, e.g. `--fsdp full_shard`) the model is built on the meta device and
 sharded with FSDP2, every process allocating only its own shards, on CPU over gloo as on GPUs; otherwise several
 processes train with DDP. A checkpoint `checkpoint-N/` holds the model and optimizer as sharded
-`torch.distributed.checkpoint` files, and each process's scheduler, step, RNG and data stream position, so resuming
-continues with the very next batch.
+`torch.distributed.checkpoint` files (every process writing and reading only its own shards), and each process's
+scheduler, step, RNG and data stream position, so resuming continues with the very next batch.
 """
 
 import contextlib
@@ -34,23 +34,23 @@ import sys
 
 import datasets
 import torch
+import torch.distributed.checkpoint as dcp
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
 from arlow_pretraining_data import load_data_state, save_data_state, training_dataloader
 from arlow_pretraining_setup import (
     GracefulInterrupt,
     build_model,
-    check_distributed_launch,
     parse_arguments,
     prepare_run,
+    shard_model,
     shared_tokenizer,
 )
-from arlow_sharded_training import (
-    full_model_state_dict,
-    load_model_and_optimizer,
-    materialize_sharded_model,
-    save_model_and_optimizer,
-    shard_model,
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_model_state_dict,
+    get_state_dict,
+    set_state_dict,
 )
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -77,10 +77,14 @@ def evaluate(model, eval_dataloader, accelerator: Accelerator) -> tuple[float, f
 
 def save_checkpoint(accelerator, checkpoint_dir: str, model, optimizer, lr_scheduler, dataloader, step: int):
     """
-    `checkpoint-N/`: model and optimizer shards (DCP), and per process the step, scheduler and RNG states
-    (`training_state-rank<r>.pt`) and the data stream position (`data_state-rank<r>.json`).
+    `checkpoint-N/`: model and optimizer shards (`model_and_optimizer/`, DCP; any model, plain, DDP-wrapped or
+    sharded), and per process the step, scheduler and RNG states (`training_state-rank<r>.pt`) and the data stream
+    position (`data_state-rank<r>.json`).
     """
-    save_model_and_optimizer(checkpoint_dir, model, optimizer)
+    model_state, optimizer_state = get_state_dict(model, optimizer)
+    dcp.save(
+        {"model": model_state, "optimizer": optimizer_state}, checkpoint_id=f"{checkpoint_dir}/model_and_optimizer"
+    )
     state = {"completed_steps": step, "lr_scheduler": lr_scheduler.state_dict(), "rng": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state()
@@ -90,11 +94,14 @@ def save_checkpoint(accelerator, checkpoint_dir: str, model, optimizer, lr_sched
 
 
 def load_checkpoint(accelerator, checkpoint_dir: str, model, optimizer, lr_scheduler, dataloader) -> int:
-    """Restores what [`save_checkpoint`] wrote; returns the number of optimizer steps already done."""
-    load_model_and_optimizer(checkpoint_dir, model, optimizer)
+    """Restores what [`save_checkpoint`] wrote, resharding to this run's layout; returns the steps already done."""
     path = os.path.join(checkpoint_dir, f"training_state-rank{accelerator.process_index}.pt")
     if not os.path.isfile(path):
         raise ValueError(f"{checkpoint_dir!r} holds no training state for process {accelerator.process_index}")
+    model_state, optimizer_state = get_state_dict(model, optimizer)
+    states = {"model": model_state, "optimizer": optimizer_state}
+    dcp.load(states, checkpoint_id=f"{checkpoint_dir}/model_and_optimizer")
+    set_state_dict(model, optimizer, model_state_dict=states["model"], optim_state_dict=states["optimizer"])
     state = torch.load(path, weights_only=True)
     lr_scheduler.load_state_dict(state["lr_scheduler"])
     torch.set_rng_state(state["rng"])
@@ -115,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     model_args, data_args, args = parse_arguments(argv)
 
     # Every check that can fail runs before the first training step.
-    run = prepare_run(model_args, data_args, args)
     sharded = bool(args.fsdp)
     mixed_precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
     if sharded and mixed_precision == "fp16":
@@ -128,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         project_dir=args.output_dir,
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=bool(args.ddp_find_unused_parameters))],
     )
-    check_distributed_launch(accelerator.num_processes)
     if sharded and accelerator.num_processes < 2:
         raise ValueError(
             "--fsdp shards the model across processes: launch several, e.g. "
             "`torchrun --nproc_per_node 2 run_pretrain_arlow_no_trainer.py --fsdp full_shard --use_cpu ...`"
         )
+    run = prepare_run(model_args, data_args, args, accelerator.num_processes)
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.INFO)
     logger.info(accelerator.state)
     verbosity = logging.WARNING if accelerator.is_local_main_process else logging.ERROR
@@ -142,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     transformers.utils.logging.set_verbosity(verbosity)
 
     set_seed(args.seed)
-    tokenizer = shared_tokenizer(
-        model_args, run, args.output_dir, accelerator.is_main_process, accelerator.main_process_first()
-    )
+    with accelerator.main_process_first():
+        tokenizer = shared_tokenizer(model_args, run, args.output_dir, accelerator.is_main_process)
     # Sharded, the model is built on the meta device: no process ever holds all of it.
     model = build_model(run.config, tokenizer, run.attn_implementation, device="meta" if sharded else "cpu")
     if args.gradient_checkpointing:
@@ -155,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f", sharded with FSDP2 across {accelerator.num_processes} processes" if sharded else "")
     )
     if sharded:
-        model = shard_model(model, accelerator.device.type, mixed_precision)
-        model = materialize_sharded_model(model, accelerator.device, args.seed)
+        model = shard_model(model, accelerator.device, mixed_precision, seed=args.seed)
 
     train_dataloader = training_dataloader(
         run.training_stream(tokenizer, args.seed, accelerator.process_index, accelerator.num_processes),
@@ -218,11 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         write_json(accelerator, os.path.join(args.output_dir, "eval_before_training_results.json"), results)
 
     accumulation = args.gradient_accumulation_steps
-    progress = tqdm(
-        total=args.max_steps,
-        initial=completed_steps,
-        disable=not accelerator.is_local_main_process or args.disable_tqdm,
-    )
+    disable_progress = not accelerator.is_local_main_process or args.disable_tqdm
+    progress = tqdm(total=args.max_steps, initial=completed_steps, disable=disable_progress)
     interrupt = GracefulInterrupt(args.interrupt_check_steps)
     first_loss = last_loss = None
     model.train()
@@ -278,24 +279,22 @@ def main(argv: list[str] | None = None) -> int:
             f"[arlow] stopped by {interrupt.signal_name} at step {completed_steps}; checkpoint saved in "
             f"{args.output_dir}, continue with --resume_from_checkpoint latest"
         )
-        # Processes leave together: a gloo process group torn down while its peer still talks to it can abort the peer
+    else:
+        # The whole model (gathered from the shards with FSDP2 on process 0, on CPU) and the tokenizer.
         accelerator.wait_for_everyone()
-        accelerator.end_training()
-        return interrupt.exit_code
-
-    # The whole model (gathered from the shards with FSDP2) and the tokenizer, saved by process 0.
-    accelerator.wait_for_everyone()
-    state_dict = full_model_state_dict(model) if sharded else None
-    if accelerator.is_main_process:
-        accelerator.unwrap_model(model).save_pretrained(args.output_dir, state_dict=state_dict)
-        tokenizer.save_pretrained(args.output_dir)
-    if first_loss is not None:
-        accelerator.print(f"[arlow] training loss: first logged {first_loss:.4f}, last {last_loss:.4f}")
-    write_json(accelerator, os.path.join(args.output_dir, "eval_results.json"), log_evaluation("after training"))
-    write_json(accelerator, os.path.join(args.output_dir, "log_history.json"), log_history)
+        full_state = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        state_dict = get_model_state_dict(model, options=full_state) if sharded else None
+        if accelerator.is_main_process:
+            accelerator.unwrap_model(model).save_pretrained(args.output_dir, state_dict=state_dict)
+            tokenizer.save_pretrained(args.output_dir)
+        if first_loss is not None:
+            accelerator.print(f"[arlow] training loss: first logged {first_loss:.4f}, last {last_loss:.4f}")
+        write_json(accelerator, os.path.join(args.output_dir, "eval_results.json"), log_evaluation("after training"))
+        write_json(accelerator, os.path.join(args.output_dir, "log_history.json"), log_history)
+    # Processes leave together: a gloo process group torn down while its peer still talks to it can abort the peer.
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return 0
+    return interrupt.exit_code if interrupt.stopped else 0
 
 
 if __name__ == "__main__":
