@@ -65,41 +65,30 @@ def _sync():
 
 
 def environment() -> dict:
-    """Versions, the GPU, and proof that the transformers imported is the integrated tree's, with Arlow in it."""
+    """The machine as `torch.utils.collect_env` describes it (GPU, driver, CUDA, cuDNN, torch, Python), the compute
+    capability, which optional packages import, and proof that the transformers imported is the integrated tree's,
+    with Arlow in it."""
+    from torch.utils.collect_env import get_env_info
+
     import transformers
     from transformers import ArlowConfig, AutoConfig
 
-    result = {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "torch_cuda": torch.version.cuda,
-        "transformers": transformers.__version__,
-        "transformers_path": str(Path(transformers.__file__).parent),
-        "arlow_config": type(AutoConfig.for_model("arlowgpt")).__name__,
-        "arlow_config_is_arlow": isinstance(AutoConfig.for_model("arlowgpt"), ArlowConfig),
-        "cuda_available": _has_cuda(),
-    }
+    keys = ("nvidia_gpu_models", "nvidia_driver_version", "cuda_runtime_version", "cudnn_version", "torch_version")
+    result = {key: getattr(get_env_info(), key) for key in (*keys, "python_version")}
+    result.update(
+        torch_cuda_build=torch.version.cuda,
+        transformers=transformers.__version__,
+        transformers_path=str(Path(transformers.__file__).parent),
+        arlow_config_is_arlow=isinstance(AutoConfig.for_model("arlowgpt"), ArlowConfig),
+        cuda_available=_has_cuda(),
+    )
+    if _has_cuda():
+        result["compute_capability"] = ".".join(map(str, torch.cuda.get_device_capability(0)))
     for package in ("flash_attn", "flash_attn_interface", "datasets", "torchdata", "parameterized", "accelerate"):
         try:
-            module = __import__(package)
-            result[f"{package}_version"] = getattr(module, "__version__", "importable")
+            result[f"{package}_version"] = getattr(__import__(package), "__version__", "importable")
         except ImportError as error:
             result[f"{package}_version"] = f"absent ({error})"
-    if _has_cuda():
-        properties = torch.cuda.get_device_properties(0)
-        result.update(
-            gpu=properties.name,
-            compute_capability=f"{properties.major}.{properties.minor}",
-            gpu_memory_gib=round(properties.total_memory / 2**30, 1),
-            multiprocessors=properties.multi_processor_count,
-        )
-        try:
-            import subprocess
-
-            query = ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]
-            result["driver"] = subprocess.run(query, capture_output=True, text=True, timeout=20).stdout.strip()
-        except (OSError, subprocess.SubprocessError) as error:
-            result["driver"] = f"unknown ({error})"
     return result
 
 
