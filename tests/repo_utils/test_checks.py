@@ -21,7 +21,6 @@ import dataclasses
 import re
 import shutil
 import sys
-import textwrap
 
 import check_modular_conversion
 import check_repo
@@ -161,7 +160,6 @@ def test_date_a_day_from_the_first_commit_stands_and_a_farther_one_is_set_to_it(
 TOY_MODULE = '''
 from transformers import PreTrainedConfig
 
-
 def scale(x, factor=2.0):
     """
     Args:
@@ -171,36 +169,31 @@ def scale(x, factor=2.0):
         y (`float`): Not an argument.
     """
 
-
 def shift(x, offset):
     """
     Args:
         x (`float`): The value.
     """
 
-
 def undocumented(x):
     return x
 
-
 class UnlinkedConfig(PreTrainedConfig):
     """Like [toy-org/toy-base](https://huggingface.co/someone/else)."""
-
 
 __all__ = ["scale", "shift", "undocumented", "UnlinkedConfig"]
 '''
 
 
 def test_docstring_disagreements_are_reported_and_stale_defaults_fixed(tmp_path):
-    write(tmp_path / "toy_docstrings.py", textwrap.dedent(TOY_MODULE))
+    write(tmp_path / "toy_docstrings.py", TOY_MODULE)
     args = ("--modules", "toy_docstrings", "--page", tmp_path / "no_page.md")
     found = run_util("check_docstrings", *args, env={"PYTHONPATH": str(tmp_path)}).stderr
     assert "scale documents `factor` as defaulting to `3.0`, but the signature's default is 2.0" in found
     assert "toy_docstrings.py: scale documents `y`, which its signature does not have" in found
     assert "toy_docstrings.py: shift does not document its argument `offset`" in found
-    assert (
-        "toy_docstrings.py: undocumented has no docstring" in found and "UnlinkedConfig names no checkpoint" in found
-    )
+    assert "toy_docstrings.py: undocumented has no docstring" in found
+    assert "toy_docstrings.py: UnlinkedConfig names no checkpoint" in found
     fixed = run_util("check_docstrings", *args, "--fix_and_overwrite", env={"PYTHONPATH": str(tmp_path)})
     assert "defaults to `2.0`" in (tmp_path / "toy_docstrings.py").read_text(encoding="utf-8")
     assert (
