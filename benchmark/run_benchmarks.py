@@ -190,8 +190,8 @@ def table(rows: list) -> list:
             return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}" if abs(value) < 1000 else f"{value:.0f}"
         return str(value)
 
-    header = [key for key, value in rows[0].items() if not isinstance(value, (dict, list))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    header = [key for key, value in (rows or [{}])[0].items() if not isinstance(value, (dict, list))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] if rows else []
     return lines + ["| " + " | ".join(cell(row.get(key, "")) for key in header) + " |" for row in rows] + [""]
 
 

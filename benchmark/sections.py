@@ -286,6 +286,7 @@ def loss_operator(args, results):
             peak = cpu_step_peak_bytes(step) / MIB if args.device == "cpu" else float("nan")
             rows.append({"shape": name, "loss": case, "time/Arlow's": paired_ratio(times[case], times["arlow"])})
             rows[-1]["peak MiB"] = peak
+            print(rows[-1])
         measurements += [merged(m) for m in times.values()]
     return rows, measurements
 

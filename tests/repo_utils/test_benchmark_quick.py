@@ -39,6 +39,7 @@ from transformers import HfArgumentParser  # noqa: E402
 def test_quick_benchmark_reports_every_figure(tmp_path):
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, str(BENCHMARK_DIR / "run_benchmarks.py"), "--quick", "--output_dir", str(tmp_path)]
+    command += ["--sections", "mfu", "training", "memory", "decoding", "cross_attention", "tokenizer", "loss_operator"]
     completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     results = json.loads((tmp_path / "benchmark_cpu_float32_quick.json").read_text(encoding="utf-8"))
@@ -60,6 +61,9 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     assert tokenizer["plain + BOS template"]["tokens"] == tokenizer["plain"]["tokens"] + texts
     assert tokenizer["plain copy (A/A)"]["tokens"] == tokenizer["plain"]["tokens"]
     assert len(results["targets"]) == 15
+    losses = {row["loss"]: row for row in results["loss_operator"]}
+    assert losses["arlow"]["time/Arlow's"] == 1 and losses["arlow"]["peak MiB"] < losses["full logits"]["peak MiB"]
+    assert len(losses) == 5
     markdown = (tmp_path / "benchmark_cpu_float32_quick.md").read_text(encoding="utf-8")
     assert "## Targets" in markdown and "## cross_attention" in markdown and "Times are in" in markdown
     assert [(tmp_path / name).read_bytes()[:4] for name in results["plots"]] == [b"\x89PNG"] * 3
