@@ -141,7 +141,7 @@ class BenchArguments:
         if self.sizes:
             self.memory_sizes = self.decode_sizes = self.compile_sizes = self.sizes
         for name, value in {**PRESETS["cpu"], **PRESETS["quick" if self.quick else self.device]}.items():
-            setattr(self, name, getattr(self, name, None) or value)
+            setattr(self, name, value if getattr(self, name, None) is None else getattr(self, name))
         self.dtype = self.dtype or ("bfloat16" if self.device == "cuda" else "float32")
         self.max_positions = max(*self.seq_lens, self.cross_seq_len, self.prompt_len + self.new_tokens)
         too_long = [seq for seq in self.seq_lens if seq > self.tokens_per_step]

@@ -137,3 +137,5 @@ def test_options_take_the_presets_and_reject_bad_values():
         parse(["--attn", "flash"])
     with pytest.raises(ValueError, match="tokens_per_step"):
         BenchArguments(seq_lens=[4096], tokens_per_step=2048)
+    with pytest.raises(ValueError, match="reps"):
+        parse(["--reps", "0"])
