@@ -28,22 +28,16 @@ import torch
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
+from transformers import ArlowConfig, ArlowForCausalLM, LlamaConfig, LlamaForCausalLM, set_seed
+from transformers.loss.loss_utils import ForCausalLMLoss
+from transformers.testing_utils import torch_device
+
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "language-modeling"
 sys.path.insert(0, str(EXAMPLES_DIR))
 
 import arlow_chunked_loss  # noqa: E402
 from arlow_chunked_loss import apply_chunked_loss, chunked_causal_lm_loss  # noqa: E402
-
-from transformers import (  # noqa: E402
-    ArlowConfig,
-    ArlowForCausalLM,
-    LlamaConfig,
-    LlamaForCausalLM,
-    set_seed,
-)
-from transformers.loss.loss_utils import ForCausalLMLoss  # noqa: E402
-from transformers.testing_utils import torch_device  # noqa: E402
 
 
 TINY_SHAPE = {"vocab_size": 99, "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2}
@@ -128,10 +122,8 @@ def test_same_loss_and_gradients_as_the_full_logits(case):
         kwargs["attention_mask"][1, -2:] = 0
     if case.get("checkpointing"):
         model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-
     full, full_gradients = loss_and_gradients(model, False, ids, **kwargs)
     chunked, chunked_gradients = loss_and_gradients(model, True, ids, **kwargs)
-
     assert full.logits is not None and chunked.logits is None
     torch.testing.assert_close(chunked.loss, full.loss, rtol=1e-6, atol=1e-6)
     assert chunked_gradients.keys() == full_gradients.keys()
@@ -178,7 +170,6 @@ def test_bfloat16_is_as_accurate_as_the_full_logits(autocast):
     with torch.autocast(torch_device, dtype=torch.bfloat16, enabled=autocast):
         full, full_gradients = loss_and_gradients(model, False, ids, labels=ids)
         chunked, chunked_gradients = loss_and_gradients(model, True, ids, labels=ids)
-
     assert chunked.loss.dtype == torch.float32 and (full.loss - expected.loss).abs() > 0
     assert (chunked.loss - expected.loss).abs() <= 1.5 * (full.loss - expected.loss).abs() + 1e-4
     assert expected_gradients.keys() == chunked_gradients.keys()
@@ -190,10 +181,7 @@ def test_bfloat16_is_as_accurate_as_the_full_logits(autocast):
 
 
 def scaled_loss_gradients(loss_function, hidden_states, weight, dtype):
-    """
-    Gradients of hidden states and weight after a backward pass of the loss times `LOSS_SCALE`, unscaled afterwards as
-    `GradScaler.unscale_` does; under `dtype` autocast, or none when `dtype` is None.
-    """
+    """The gradients of the loss times `LOSS_SCALE`, unscaled as `GradScaler` does; under `dtype` autocast if any."""
     hidden_states = hidden_states.clone().requires_grad_()
     weight = weight.clone().requires_grad_()
     with torch.autocast(torch_device, dtype=dtype, enabled=dtype is not None):
@@ -255,7 +243,6 @@ def test_module_hooks_run_and_a_hooked_lm_head_keeps_the_full_logits():
     model.register_forward_hook(lambda module, args, output: calls.append(output.logits))
     model(ids, labels=ids, skip_logits=True)
     assert calls == ["pre", None]
-
     # a hook on `lm_head` (or a head that is not a plain linear layer) may change what it returns, or move its weight
     # in from offload: the head must run, so the loss comes from its full logits
     head_calls = []

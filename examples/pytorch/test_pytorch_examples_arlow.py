@@ -12,16 +12,17 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Tests of the Arlow pretraining scripts on the `arlow-tiny` preset and the embedded default corpus: both training
-paths, interruption and exact resume, the interrupt check's period, 2-process DDP on CPU (torchrun and accelerate
-launch), FSDP2 with 2 CPU processes (sharding, equality with a single process, exact resume from a sharded checkpoint,
-with and without frozen cross-attention layers), presets and the bad-input errors.
+Tests of the Arlow pretraining toolkit: the data pipeline on a synthetic corpus (packing, sharding, the endless stream,
+resuming, sources), then the scripts on the `arlow-tiny` preset and the embedded corpus (both training paths,
+interruption and exact resume, 2-process DDP and FSDP2 on CPU, presets, bad input).
 
-Run under torchrun, this file is the multi-process tests' worker: `parity OUTPUT` (see `parity_worker`), or
-`trainer|no_trainer PROBE_DIR <script arguments>` (see `probe`).
+As a script: `resume-timing [STEPS ...]` measures what resuming costs on the demo's settings (README.md quotes it;
+default steps: 10 2000); under torchrun it is the multi-process tests' worker, `parity OUTPUT` (see `parity_worker`)
+or `trainer|no_trainer PROBE_DIR <script arguments>` (see `probe`).
 """
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -29,12 +30,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 from safetensors.torch import load_file
 from torch.optim.optimizer import register_optimizer_step_post_hook
+
+from transformers import ArlowConfig, ArlowForCausalLM, ArlowTokenizer, AutoModelForCausalLM, AutoTokenizer
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "language-modeling"
@@ -45,13 +52,17 @@ import arlow_pretraining_setup as setup  # noqa: E402
 import run_pretrain_arlow  # noqa: E402
 import run_pretrain_arlow_no_trainer  # noqa: E402
 from arlow_chunked_loss import apply_chunked_loss  # noqa: E402
-
-from transformers import (  # noqa: E402
-    ArlowConfig,
-    ArlowForCausalLM,
-    ArlowTokenizer,
-    AutoModelForCausalLM,
-    AutoTokenizer,
+from arlow_pretraining_data import (  # noqa: E402
+    TextSource,
+    build_eval_blocks,
+    is_held_out,
+    load_data_state,
+    load_text_sources,
+    pack_documents,
+    packed_blocks,
+    python_stdlib_source_files,
+    save_data_state,
+    training_dataloader,
 )
 
 
@@ -63,6 +74,169 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
+NUM_DOCUMENTS = 60
+# How many documents the synthetic generator has produced in this process (readers with num_workers=0 only).
+DOCUMENTS_READ = Counter()
+
+
+def synthetic_text(index: int) -> str:
+    return f"document {index} says " + " ".join(f"w{index}x{j}" for j in range(5 + index % 7))
+
+
+def _generate_synthetic(indices: list[int]):
+    for index in indices:
+        DOCUMENTS_READ["documents"] += 1
+        yield {"text": synthetic_text(index)}
+
+
+def synthetic_text_source(count: int = NUM_DOCUMENTS) -> TextSource:
+    """`count` documents, one shard each (datasets splits a `gen_kwargs` list into shards), as the embedded corpus."""
+    features = datasets.Features({"text": datasets.Value("string")})
+    indices = {"indices": list(range(count))}
+    return TextSource("synthetic", datasets.IterableDataset.from_generator(_generate_synthetic, features, indices))
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return ArlowTokenizer().train_new_from_iterator([synthetic_text(index) for index in range(NUM_DOCUMENTS)], 300)
+
+
+def document_ids(tokenizer, blocks) -> set[int]:
+    # Blocks are decoded one by one: a word cut at a block boundary loses its "w" or its "x" and is not counted.
+    text = "|".join(tokenizer.decode(block) for block in blocks)
+    return {int(match) for match in re.findall(r"w(\d+)x\d", text)}
+
+
+def read_blocks(dataset, num_workers: int = 0, limit: int | None = None) -> list[tuple]:
+    loader = training_dataloader(dataset, batch_size=2, num_workers=num_workers)
+    return [tuple(row.tolist()) for batch in itertools.islice(loader, limit) for row in batch["input_ids"]]
+
+
+def test_packing_concatenates_documents_with_end_of_text_into_endless_blocks(tokenizer):
+    texts = [synthetic_text(index) for index in range(10)]
+    blocks = pack_documents({"text": texts}, tokenizer, block_size=16)["input_ids"]
+    expected = []
+    for text in texts:
+        expected += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    assert all(len(block) == 16 for block in blocks) and len(blocks) == len(expected) // 16
+    assert list(itertools.chain.from_iterable(blocks)) == expected[: len(blocks) * 16]
+    # the dataloader's batches: input ids and labels, the same (the model shifts them); the stream repeats itself
+    one_pass = read_blocks(packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0, repeat=False))
+    batch = next(iter(training_dataloader(packed_blocks(synthetic_text_source(), tokenizer, 8, 0), batch_size=2)))
+    assert set(batch) == {"input_ids", "labels"} and batch["input_ids"].shape == (2, 8)
+    torch.testing.assert_close(batch["input_ids"], batch["labels"])
+    blocks = read_blocks(
+        packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0), limit=len(one_pass)
+    )
+    assert blocks == one_pass + one_pass  # `limit` counts batches of 2: two passes
+
+
+def test_processes_and_workers_read_disjoint_documents(tokenizer):
+    # One pass, no shuffling: 2 processes x 2 workers = 4 readers, every document read by exactly one of them.
+    ranks = []
+    for rank in range(2):
+        stream = packed_blocks(
+            synthetic_text_source(), tokenizer, 8, 0, 0, rank, 2, repeat=False, tokenize_batch_size=4
+        )
+        ranks.append(read_blocks(stream, num_workers=2))
+    seen = [document_ids(tokenizer, blocks) for blocks in ranks]
+    assert seen[0] and seen[1] and not seen[0] & seen[1] and not set(ranks[0]) & set(ranks[1])
+    # Only the tail of each tokenized batch of documents is dropped, so nearly every document is read.
+    assert len(seen[0] | seen[1]) >= NUM_DOCUMENTS - 8
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_shuffled_resume_reads_nothing_twice(tokenizer, num_workers, tmp_path):
+    """
+    datasets does not save the content of a shuffle buffer: the blocks it held at the checkpoint are not read in this
+    pass (at most `buffer_size` per reader). No block, and no document, is read twice.
+    """
+    buffer_size = 10
+
+    def loader():
+        stream = packed_blocks(synthetic_text_source(), tokenizer, 8, buffer_size, 5, 1, 2, repeat=False)
+        return training_dataloader(stream, batch_size=2, num_workers=num_workers)
+
+    one_pass = read_blocks(loader().dataset, num_workers=num_workers)
+    interrupted = loader()
+    batches = iter(interrupted)
+    before = [tuple(row.tolist()) for _ in range(5) for row in next(batches)["input_ids"]]
+    save_data_state(str(tmp_path), interrupted, process_index=1, num_processes=2)
+    resumed = loader()
+    load_data_state(str(tmp_path), resumed, process_index=1, num_processes=2)
+    after = [tuple(row.tolist()) for batch in resumed for row in batch["input_ids"]]
+    assert len(before + after) == len(set(before + after)), "a block was read twice across the resume"
+    assert not document_ids(tokenizer, before) & document_ids(tokenizer, after), "a document was read twice"
+    readers = max(num_workers, 1)
+    assert len(one_pass) - buffer_size * readers - 2 * readers <= len(before + after) < len(one_pass)
+
+
+def test_resume_cost_does_not_grow_with_the_position(tokenizer, tmp_path):
+    """Resuming reads at most the current shard's documents and one tokenized batch, not everything before it."""
+
+    def loader():
+        stream = packed_blocks(synthetic_text_source(), tokenizer, 8, shuffle_buffer_size=0, tokenize_batch_size=4)
+        return training_dataloader(stream, batch_size=2)
+
+    documents_read_to_resume = {}
+    for consumed in (2, 80):
+        interrupted = loader()
+        batches = iter(interrupted)
+        for _ in range(consumed):
+            next(batches)
+        save_data_state(str(tmp_path / str(consumed)), interrupted, 0, 1)
+        resumed = loader()
+        load_data_state(str(tmp_path / str(consumed)), resumed, 0, 1)
+        DOCUMENTS_READ.clear()
+        next(iter(resumed))
+        documents_read_to_resume[consumed] = DOCUMENTS_READ["documents"]
+    assert documents_read_to_resume[80] <= documents_read_to_resume[2] + 4, documents_read_to_resume
+    assert documents_read_to_resume[80] <= 8, documents_read_to_resume
+    # each process resumes its own part of the stream: the same number of processes only
+    with pytest.raises(ValueError, match="written by 1 processes, this run has 2"):
+        load_data_state(str(tmp_path / "2"), resumed, process_index=0, num_processes=2)
+    with pytest.raises(ValueError, match="no data stream position for process 1"):
+        load_data_state(str(tmp_path / "2"), resumed, process_index=1, num_processes=2)
+
+
+def test_embedded_default_splits_the_standard_library():
+    files = python_stdlib_source_files()
+    assert len(files) > 100 and not any("site-packages" in path.parts for path in files)
+    train, validation = load_text_sources()
+    # One shard per distinct file: processes and workers split the corpus by files.
+    assert len(files) - 10 <= train.dataset.n_shards <= len(files)
+    held_out = validation.first_documents(5)
+    assert len(held_out) == 5 and all(is_held_out(text, 5) for text in held_out)
+    assert not any(is_held_out(text, 5) for text in train.first_documents(20))
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".jsonl"])
+def test_local_files_stream_with_a_held_out_part(tmp_path, suffix):
+    texts = [synthetic_text(index) for index in range(200)]
+    path = tmp_path / f"corpus{suffix}"
+    if suffix == ".txt":
+        path.write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+    else:
+        path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
+    train, validation = load_text_sources(train_file=str(path), validation_split_percentage=10)
+    train_texts = [text.strip() for text in train.first_documents(1000)]
+    validation_texts = [text.strip() for text in validation.first_documents(1000)]
+    assert sorted(train_texts + validation_texts) == sorted(texts)
+    assert validation_texts and not set(train_texts) & set(validation_texts)
+
+
+def test_missing_column_bad_extension_and_short_evaluation_data_are_clear_errors(tmp_path, tiny_tokenizer):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(json.dumps({"content": "hello"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="has no column 'text'"):
+        load_text_sources(train_file=str(path))[0].first_documents(1)
+    with pytest.raises(ValueError, match="fewer than block_size=4096 tokens"):
+        build_eval_blocks(synthetic_text_source(1), AutoTokenizer.from_pretrained(tiny_tokenizer), 4096, max_blocks=5)
+    (tmp_path / "corpus.csv").write_text("text\nhello\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unsupported extension"):
+        load_text_sources(train_file=str(tmp_path / "corpus.csv"))
+
+
 @pytest.fixture(scope="module")
 def tiny_tokenizer(tmp_path_factory) -> str:
     """A 512-token tokenizer trained on the start of the embedded corpus, shared by the script runs."""
@@ -72,31 +246,20 @@ def tiny_tokenizer(tmp_path_factory) -> str:
     return str(path)
 
 
+# Unshuffled: datasets does not save a shuffle buffer's content, so only an unshuffled stream resumes with exactly the
+# batches of an uninterrupted run (test_shuffled_resume_reads_nothing_twice tests the shuffled resume).
+SCRIPT_ARGS = (
+    f"--model_preset=arlow-tiny --max_steps={MAX_STEPS} --per_device_train_batch_size=4 --per_device_eval_batch_size=8"
+    " --block_size=32 --learning_rate=5e-3 --warmup_steps=3 --logging_steps=1 --save_steps=1000 --max_eval_samples=16 "
+    f"--shuffle_buffer_size=0 --interrupt_check_steps={INTERRUPT_CHECK_STEPS} --seed=7 --disable_tqdm=true "
+    "--log_level=warning --tokenizer_train_documents=40"
+).split()
+
+
 def script_args(output_dir: Path, tokenizer: str | None, **overrides) -> list[str]:
-    arguments = {
-        "model_preset": "arlow-tiny",
-        "output_dir": str(output_dir),
-        "max_steps": MAX_STEPS,
-        "per_device_train_batch_size": 4,
-        "per_device_eval_batch_size": 8,
-        "block_size": 32,
-        "learning_rate": 5e-3,
-        "warmup_steps": 3,
-        "logging_steps": 1,
-        "save_steps": 1000,
-        "max_eval_samples": 16,
-        # Unshuffled: datasets does not save a shuffle buffer's content, so only an unshuffled stream resumes with
-        # exactly the batches of an uninterrupted run (test_arlow_pretraining_data.py tests the shuffled resume).
-        "shuffle_buffer_size": 0,
-        "interrupt_check_steps": INTERRUPT_CHECK_STEPS,
-        "seed": 7,
-        "disable_tqdm": "true",
-        "log_level": "warning",
-        # The Trainer runs train their own tokenizer (the default path); the others load a saved one.
-        **({"tokenizer_name": tokenizer} if tokenizer else {"tokenizer_train_documents": 40}),
-        **overrides,
-    }
-    return [f"--{key}={value}" for key, value in arguments.items()]
+    """The scripts' arguments; later ones win. The Trainer runs train their own tokenizer, the others load one."""
+    overrides = {"output_dir": output_dir, **({"tokenizer_name": tokenizer} if tokenizer else {}), **overrides}
+    return SCRIPT_ARGS + [f"--{key}={value}" for key, value in overrides.items()]
 
 
 def with_actions(kind: str, args: list[str]) -> list[str]:
@@ -120,14 +283,18 @@ def assert_same_weights(directory: Path, reference_dir: Path):
         torch.testing.assert_close(final[name], reference[name], rtol=0, atol=0, msg=name)
 
 
-def run_in_process(kind: str, args: list[str], output_dir: Path):
-    """Runs a script's `main` in this process with one thread; returns its status, logged losses and eval losses."""
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread, as the scripts' processes and the multi-process workers have (OMP_NUM_THREADS=1)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        returncode = SCRIPTS[kind].main(with_actions(kind, args))
-    finally:
-        torch.set_num_threads(threads)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run_in_process(kind: str, args: list[str], output_dir: Path):
+    """Runs a script's `main` in this process; returns its status, logged losses and eval losses."""
+    returncode = SCRIPTS[kind].main(with_actions(kind, args))
     if (output_dir / "trainer_state.json").is_file():
         history = json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
     else:
@@ -188,7 +355,6 @@ def test_interrupted_run_stops_at_a_checked_step_and_resumes_exactly(
     stopped_at = max(first_losses)
     assert stopped_at % INTERRUPT_CHECK_STEPS == 0 and 3 < stopped_at < MAX_STEPS, output
     assert (tmp_path / f"checkpoint-{stopped_at}").is_dir(), output
-
     returncode, output, resumed_losses, _ = run_in_process(kind, [*args, "--resume_from_checkpoint=latest"], tmp_path)
     assert returncode == 0, output
     # The Trainer's log history carries the steps before the interruption over from the checkpoint.
@@ -274,25 +440,22 @@ def probe(kind: str, probe_dir: str, args: list[str]) -> int:
 @pytest.mark.parametrize(("launcher", "kind"), [("torchrun", "trainer"), ("accelerate", "no_trainer")])
 def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launcher, kind, tmp_path, tiny_tokenizer):
     probe_dir, steps, batch_size = tmp_path / "probe", 4, 4
-    args = script_args(
-        tmp_path / "run",
-        tiny_tokenizer,
-        max_steps=steps,
-        per_device_train_batch_size=batch_size,
-        dataloader_num_workers=2,
-        use_cpu="true",
-        # Cross-attention layers get no gradient: the scripts freeze them, and DDP must not wait for them.
-        config_overrides="cross_attention=true",
-    )
+    ddp = {
+        "max_steps": steps,
+        "per_device_train_batch_size": batch_size,
+        "dataloader_num_workers": 2,
+        "use_cpu": "true",
+    }
+    # Cross-attention layers get no gradient: the scripts freeze them, and DDP must not wait for them.
+    args = script_args(tmp_path / "run", tiny_tokenizer, config_overrides="cross_attention=true", **ddp)
     launcher_command = TORCHRUN
     if launcher == "accelerate":
         # `accelerate launch` with the repository's 2-process CPU DDP configuration, on a free port
         with socket.socket() as probe_socket:
             probe_socket.bind(("127.0.0.1", 0))
-            port = probe_socket.getsockname()[1]
-        config = EXAMPLES_DIR / "accelerate_configs" / "ddp_cpu_2proc.yaml"
-        launcher_command = [sys.executable, "-m", "accelerate.commands.launch", f"--config_file={config}"]
-        launcher_command.append(f"--main_process_port={port}")
+            config = EXAMPLES_DIR / "accelerate_configs" / "ddp_cpu_2proc.yaml"
+            launcher_command = [sys.executable, "-m", "accelerate.commands.launch", f"--config_file={config}"]
+            launcher_command.append(f"--main_process_port={probe_socket.getsockname()[1]}")
     # With --do_eval the Trainer also evaluates before training, which must not keep DDP from wrapping the model.
     output = launch(*launcher_command, __file__, kind, str(probe_dir), *with_actions(kind, args))
     # A launcher that started one process instead of two leaves one record, of a world of size 1.
@@ -311,9 +474,8 @@ def test_two_process_ddp_reads_disjoint_samples_and_stays_in_sync(launcher, kind
 
 
 def tiny_config(cross_attention: bool) -> ArlowConfig:
-    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}
-    sizes |= {"num_key_value_heads": 2, "max_position_embeddings": SEQUENCE_LENGTH, "attention_dropout": 0.0}
-    return ArlowConfig(vocab_size=96, cross_attention=cross_attention, **sizes)
+    sizes = {"vocab_size": 96, "max_position_embeddings": SEQUENCE_LENGTH, "cross_attention": cross_attention}
+    return ArlowConfig(**setup.MODEL_PRESETS["arlow-tiny"] | sizes)
 
 
 def train_steps(cross_attention: bool, rank=0, world_size=1, sharded=False, mixed_precision="no") -> list[float]:
@@ -387,25 +549,20 @@ def parity_worker(output_path: str):
 def test_fsdp2_shards_and_equals_a_single_process_run_of_the_global_batch(tmp_path):
     launch(*TORCHRUN, __file__, "parity", str(tmp_path / "results.json"))
     sharded = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        # The cross-attention blocks (skipped without encoder states) are units of their own, never all-gathered:
-        # beyond the plain model's, the only weights gathered are the layers' cross-attention norms, in the forward
-        # and the backward.
-        config = tiny_config(cross_attention=True)
-        assert sharded["cross-attention"].pop() == sharded["plain"].pop() + 2 * 2 * config.hidden_size
-        sharded["plain-bf16"].pop()
-        for name in ("plain", "cross-attention"):
-            single = train_steps(name == "cross-attention")
-            torch.testing.assert_close(sharded[name], single, rtol=1e-5, atol=1e-5, msg=name)
-            assert len(single) == PARITY_STEPS and single[-1] < single[0]
-        # With the bf16 mixed-precision policy: the same training within bf16's precision (8 bits of mantissa).
-        torch.testing.assert_close(sharded["plain-bf16"], train_steps(False), rtol=2e-2, atol=2e-2)
-        assert sharded["plain-bf16"] != sharded["plain"], "the bf16 policy computed in float32"
-        assert sharded["plain-bf16"][-1] < sharded["plain-bf16"][0]
-    finally:
-        torch.set_num_threads(threads)
+    # The cross-attention blocks (skipped without encoder states) are units of their own, never all-gathered:
+    # beyond the plain model's, the only weights gathered are the layers' cross-attention norms, in the forward
+    # and the backward.
+    config = tiny_config(cross_attention=True)
+    assert sharded["cross-attention"].pop() == sharded["plain"].pop() + 2 * 2 * config.hidden_size
+    sharded["plain-bf16"].pop()
+    for name in ("plain", "cross-attention"):
+        single = train_steps(name == "cross-attention")
+        torch.testing.assert_close(sharded[name], single, rtol=1e-5, atol=1e-5, msg=name)
+        assert len(single) == PARITY_STEPS and single[-1] < single[0]
+    # With the bf16 mixed-precision policy: the same training within bf16's precision (8 bits of mantissa).
+    torch.testing.assert_close(sharded["plain-bf16"], train_steps(False), rtol=2e-2, atol=2e-2)
+    assert sharded["plain-bf16"] != sharded["plain"], "the bf16 policy computed in float32"
+    assert sharded["plain-bf16"][-1] < sharded["plain-bf16"][0]
     # Built on the meta device, each process initialises its own shards (each from its own generator on CPU), and
     # holds half of every parameter (split along its first dimension).
     initialised = sharded["initialised"]
@@ -473,7 +630,6 @@ def test_presets_overrides_and_frozen_cross_attention(tiny_tokenizer, caplog):
     cross_attention = sum(p.numel() for name, p in model.named_parameters() if ".cross_attn" in name)
     assert round(model.num_parameters() / 1e9, 3) == 3.275
     assert round((model.num_parameters() - cross_attention) / 1e9, 3) == 2.680
-
     overrides = "num_hidden_layers=2,rms_norm_eps=1e-5,cross_attention=true,hidden_size=64"
     config = setup.build_config(setup.ModelArguments(model_preset="arlow-demo", config_overrides=overrides))
     assert (config.num_hidden_layers, config.rms_norm_eps, config.cross_attention) == (2, 1e-5, True)
@@ -486,8 +642,33 @@ def test_presets_overrides_and_frozen_cross_attention(tiny_tokenizer, caplog):
     assert len(frozen) == 5 * config.num_hidden_layers and "so they are frozen" in caplog.text
 
 
+def measure_resume(steps_list: list[int]):
+    """From building a dataloader to its first batch after `load_state_dict`, against reading the batches up to it."""
+    train_text, _ = load_text_sources()
+    demo_tokenizer = ArlowTokenizer().train_new_from_iterator(train_text.first_documents(300), 2048)
+
+    def demo_loader():
+        return training_dataloader(packed_blocks(train_text, demo_tokenizer, 128, 500, seed=42), batch_size=16)
+
+    for steps in steps_list or [10, 2000]:
+        started, loader = time.perf_counter(), demo_loader()
+        for _ in itertools.islice(loader, steps):
+            pass
+        reading = time.perf_counter() - started
+        with tempfile.TemporaryDirectory() as checkpoint_dir:
+            save_data_state(checkpoint_dir, loader, process_index=0, num_processes=1)
+            started, resumed = time.perf_counter(), demo_loader()
+            load_data_state(checkpoint_dir, resumed, process_index=0, num_processes=1)
+            next(iter(resumed))
+        print(
+            f"step {steps}: reading {steps} batches took {reading:.2f}s, resuming {time.perf_counter() - started:.2f}s"
+        )
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "parity":
+    if sys.argv[1] == "resume-timing":
+        measure_resume([int(argument) for argument in sys.argv[2:]])
+    elif sys.argv[1] == "parity":
         parity_worker(sys.argv[2])
     else:
         sys.exit(probe(sys.argv[1], sys.argv[2], sys.argv[3:]))

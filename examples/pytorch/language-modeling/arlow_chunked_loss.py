@@ -20,13 +20,10 @@ projection a chunk of tokens at a time, so that the (tokens x vocabulary) logits
 included) still run around it, and `model(input_ids=..., labels=..., skip_logits=True)` then returns the loss with
 `logits=None`. Without `skip_logits` the model behaves exactly as before.
 
-Why not `torch.nn.functional.linear_cross_entropy` (torch 2.13), which chunks the same way: measured with
-`benchmark/bench_loss_operator.py` at the training benchmark's shapes (2048 tokens; hidden 128 to 512, vocabulary 4096
-to 16384; CPU, one thread), its default chunking is 1.26x to 1.73x slower than this function in float32; with this
-function's chunk size it runs at the same speed (0.91x to 1.08x, within the shared machine's noise) but holds 1.3x to
-1.8x the loss's peak memory (one more chunk-sized buffer). In bfloat16 it accumulates the loss in bfloat16: at 2048
-tokens, hidden 256, vocabulary 8192, its loss is 8.5e-2 off the float32 value, against 3.8e-6 here and 4.8e-6 for full
-bfloat16 logits.
+Why not `torch.nn.functional.linear_cross_entropy` (torch 2.13), which chunks the same way: measured on CPU at the
+training benchmark's shapes (2048 tokens, hidden 128 to 512, vocabulary 4096 to 16384), its default chunking is 1.26x
+to 1.73x slower in float32, with this chunk size as fast but holding 1.3x to 1.8x the peak memory; in bfloat16 it
+accumulates the loss in bfloat16 (8.5e-2 off float32 at hidden 256, vocabulary 8192, against 3.8e-6 here).
 """
 
 import functools
@@ -38,21 +35,17 @@ from torch import nn
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, CausalLMOutputWithPast
 
 
-# Rows of hidden states per chunk of the chunked loss, at least: 256 was the fastest on CPU (float32, against 64 to
-# 2048), and it keeps the matrix products large enough for GPUs.
+# Rows per chunk, at least: 256 was the fastest on CPU (float32, against 64 to 2048).
 MIN_LOSS_CHUNK_ROWS = 256
 
-# On an accelerator a chunk holds at least as many rows as fill this many bytes of float32 logits. Each chunk adds its
-# product into the float32 weight gradient, a full pass over (vocabulary x hidden) floats: on an H200 (bfloat16,
-# 8192 tokens, hidden 2304, vocabulary 131072, benchmark/results/gpu/) the CPU's rule, 32 chunks of 256 rows for
-# the seed's vocabulary, took 0.102 s for forward and backward against 0.034 s for the full logits. A 1 GiB chunk
-# (2048 rows at that vocabulary) makes 4 to 8 passes a step and still holds a small part of the full logits' memory.
+# On an accelerator a chunk holds at least this many bytes of float32 logits. Each chunk is a full pass over the
+# float32 weight gradient: on an H200 (bfloat16, 8192 tokens, hidden 2304, vocabulary 131072) the CPU's rule, 32
+# chunks of 256 rows, took 0.102 s for forward and backward against 0.034 s for full logits. 1 GiB (2048 rows there)
+# makes few passes and still a small part of the full logits' memory.
 ACCELERATOR_CHUNK_LOGITS_BYTES = 2**30
 
-# Devices on which the products of float16/bfloat16 inputs (outside autocast) run in float32: a CPU without native
-# half-precision matrix products emulates them, about 10x slower than float32 (benchmark/bench_loss_operator.py,
-# bfloat16, hidden 128, vocabulary 4096: 5.9 s against 0.54 s for PyTorch's `linear_cross_entropy`, which upcasts on
-# CPU likewise).
+# Devices on which float16/bfloat16 products (outside autocast) run in float32: a CPU emulates half-precision matrix
+# products about 10x slower than float32 (as PyTorch's `linear_cross_entropy` does, it upcasts there).
 FLOAT32_PRODUCT_DEVICES = {"cpu"}
 
 

@@ -65,15 +65,7 @@ def has_text(text: str | None) -> bool:
 
 @dataclass
 class TextSource:
-    """
-    A streaming dataset of text documents.
-
-    Args:
-        description (`str`):
-            Human-readable name of the data, used in logs and error messages.
-        dataset (`datasets.IterableDataset`):
-            The documents, one per example, in a `text` column; its shards are what processes and workers split.
-    """
+    """A streaming dataset of documents in a `text` column (its shards are what processes and workers split), named."""
 
     description: str
     dataset: datasets.IterableDataset
@@ -91,22 +83,18 @@ def _read_source_files(paths: list[str]):
         yield {"text": Path(path).read_text(encoding="utf-8", errors="replace")}
 
 
-def _keep_split(example: dict, keep_held_out: bool, validation_split_percentage: int) -> bool:
-    text = example["text"]
-    return has_text(text) and is_held_out(text, validation_split_percentage) == keep_held_out
+def _keep_split(example: dict, keep_held_out: bool, percentage: int) -> bool:
+    return has_text(example["text"]) and is_held_out(example["text"], percentage) == keep_held_out
 
 
-def _split(dataset, description: str, split: str, validation_split_percentage: int) -> TextSource:
+def _split(dataset, description: str, split: str, percentage: int) -> TextSource:
     """The train (`split="train"`) or held-out (`split="validation"`) part of `dataset`, chosen by content hash."""
-    keep = {"keep_held_out": split == "validation", "validation_split_percentage": validation_split_percentage}
+    keep = {"keep_held_out": split == "validation", "percentage": percentage}
     return TextSource(description, dataset.filter(_keep_split, fn_kwargs=keep))
 
 
 def embedded_text(split: str, validation_split_percentage: int = 5) -> TextSource:
-    """
-    The embedded default corpus: one document (and one shard) per distinct standard-library source file. `split` is
-    `"train"` or `"validation"`; the validation split holds about `validation_split_percentage` percent of the files.
-    """
+    """The embedded default corpus: one document (and shard) per distinct standard-library file; `split` of it."""
     # Identical files (the standard library has a few, e.g. `__phello__`'s) are kept once: no document is read twice.
     files_by_content = {}
     for path in python_stdlib_source_files():
@@ -128,12 +116,10 @@ def load_text_sources(
     validation_file: str | None = None,
     text_column_name: str = "text",
     validation_split_percentage: int = 5,
-    trust_remote_code: bool = False,
 ) -> tuple[TextSource, TextSource]:
     """
-    Returns the `(train, validation)` text sources for the given data arguments: the embedded default corpus without
-    `dataset_name` and `train_file`. A Hub dataset without a validation split, or a train file without a validation
-    file, gives up `validation_split_percentage` percent of its documents (chosen by content hash) to validation.
+    The `(train, validation)` text sources (the embedded corpus without `dataset_name` and `train_file`); without a
+    validation split or file, `validation_split_percentage` percent of the documents are held out by content hash.
     """
     if not 0 < validation_split_percentage < 100:
         raise ValueError(f"validation_split_percentage must be between 1 and 99, got {validation_split_percentage}")
@@ -145,7 +131,7 @@ def load_text_sources(
         return tuple(embedded_text(split, validation_split_percentage) for split in ("train", "validation"))
 
     if dataset_name is not None:
-        builder, builder_kwargs = dataset_name, {"name": dataset_config_name, "trust_remote_code": trust_remote_code}
+        builder, builder_kwargs = dataset_name, {"name": dataset_config_name}
         split_names = list(datasets.get_dataset_split_names(dataset_name, dataset_config_name))
         if "train" not in split_names:
             raise ValueError(f"Dataset {dataset_name!r} has no 'train' split (splits: {split_names})")
@@ -191,9 +177,8 @@ def load_text_sources(
 
 def pack_documents(batch: dict[str, list], tokenizer, block_size: int) -> dict[str, list[list[int]]]:
     """
-    `map` function: tokenizes a batch of documents, appends the end-of-text token after each one and cuts their
-    concatenation into blocks of `block_size` tokens. The tokens after the last full block of the batch are dropped
-    (less than one block per batch of documents). The labels are the inputs: the model shifts them itself.
+    `map` function: tokenizes a batch of documents, closes each with the end-of-text token and cuts them into blocks of
+    `block_size` tokens (the tail of the batch is dropped). The labels are the inputs: the model shifts them itself.
     """
     tokens = []
     for token_ids in tokenizer(batch["text"], add_special_tokens=False)["input_ids"]:
@@ -214,24 +199,15 @@ def packed_blocks(
     repeat: bool = True,
     tokenize_batch_size: int = 64,
 ) -> datasets.IterableDataset:
-    """
-    The training stream of one process: its shards of `text`, packed into `{"input_ids", "labels"}` blocks of
-    `block_size` tokens, shuffled with a buffer of `shuffle_buffer_size` blocks (0 or 1: not shuffled) and, with
-    `repeat`, endless.
-    """
+    """One process's shards of `text` packed into blocks, shuffled (buffer 0 or 1: not) and, with `repeat`, endless."""
     if tokenizer.eos_token_id is None:
         raise ValueError("The tokenizer has no end-of-text (eos) token to separate documents with")
     dataset = text.dataset
     if num_processes > 1:
         # Before tokenizing: with whole shards per process, a process reads and tokenizes only its own documents.
         dataset = split_dataset_by_node(dataset, rank=process_index, world_size=num_processes)
-    dataset = dataset.map(
-        pack_documents,
-        batched=True,
-        batch_size=tokenize_batch_size,
-        remove_columns=["text"],
-        fn_kwargs={"tokenizer": tokenizer, "block_size": block_size},
-    )
+    map_options = {"batched": True, "batch_size": tokenize_batch_size, "remove_columns": ["text"]}
+    dataset = dataset.map(pack_documents, fn_kwargs={"tokenizer": tokenizer, "block_size": block_size}, **map_options)
     if shuffle_buffer_size > 1:
         # One shard read at a time, as without shuffling: interleaving several shards (datasets' default is 10) makes
         # the first batch wait for a tokenized batch of documents from each of them.
@@ -245,10 +221,7 @@ def _worker_ignores_interrupts(worker_id: int):
 
 
 def training_dataloader(dataset, batch_size: int, num_workers: int = 0, **kwargs) -> StatefulDataLoader:
-    """
-    A `StatefulDataLoader` over the training stream, whose `state_dict()` holds each worker's position in it. No
-    sampler and no rank splitting here: the stream is already this process's.
-    """
+    """A `StatefulDataLoader` (each worker's position in its `state_dict()`) over this process's own stream."""
     return StatefulDataLoader(
         dataset,
         batch_size=batch_size,

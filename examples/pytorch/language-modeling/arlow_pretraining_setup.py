@@ -43,35 +43,21 @@ from transformers.utils import is_flash_attn_2_available
 
 logger = logging.getLogger(__name__)
 
+# The small presets: GQA (4 heads, 2 key/value heads), no dropout, no cross-attention (text has no encoder side).
+_SMALL = {"num_attention_heads": 4, "num_key_value_heads": 2, "attention_dropout": 0.0, "cross_attention": False}
 # Named model sizes: ArlowConfig keyword arguments on top of ArlowConfig's own defaults.
 MODEL_PRESETS: dict[str, dict] = {
     # The seed's configuration, every field at ArlowConfig's default: 3.275B parameters with the 131072 vocabulary and
     # tied embeddings, 0.595B of them in the cross-attention layers. For multi-GPU runs with FSDP2 and flash attention.
     "arlow-3b": {},
-    # Trains in a few minutes on 2 CPU cores (`make demo`). Text has no encoder side, so no cross-attention layers.
-    "arlow-demo": {
-        "vocab_size": 2048,
-        "hidden_size": 128,
-        "intermediate_size": 384,
-        "num_hidden_layers": 4,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "max_position_embeddings": 256,
-        "attention_dropout": 0.0,
-        "cross_attention": False,
-    },
+    # Trains in a few minutes on 2 CPU cores (`make demo`).
+    "arlow-demo": _SMALL
+    | {"vocab_size": 2048, "hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4}
+    | {"max_position_embeddings": 256},
     # For tests: a few hundred thousand parameters, seconds per run.
-    "arlow-tiny": {
-        "vocab_size": 512,
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "max_position_embeddings": 64,
-        "attention_dropout": 0.0,
-        "cross_attention": False,
-    },
+    "arlow-tiny": _SMALL
+    | {"vocab_size": 512, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2}
+    | {"max_position_embeddings": 64},
 }
 DEFAULT_BLOCK_SIZE = 1024
 # Backends whose kernels have no attention dropout: training with `attention_dropout > 0` fails at its first step.
@@ -93,9 +79,6 @@ class ModelArguments:
     tokenizer_name: str | None = field(
         default=None,
         metadata={"help": "Path or Hub name of an existing tokenizer. Without it, one is trained on the data."},
-    )
-    tokenizer_vocab_size: int | None = field(
-        default=None, metadata={"help": "Vocabulary size of a tokenizer trained here (default: the preset's)."}
     )
     tokenizer_train_documents: int = field(
         default=2000, metadata={"help": "How many documents from the start of the stream train the tokenizer."}
@@ -128,7 +111,6 @@ class DataTrainingArguments:
     )
     shuffle_buffer_size: int = field(default=1000, metadata={"help": "Blocks held by the streaming shuffle buffer."})
     max_eval_samples: int = field(default=64, metadata={"help": "Number of held-out blocks used for evaluation."})
-    trust_remote_code: bool = field(default=False, metadata={"help": "Allow Hub datasets that run their own code."})
 
 
 @dataclass
@@ -195,10 +177,7 @@ class PretrainingRun:
 
 
 def prepare_run(model_args, data_args, args: PretrainingArguments, world_size: int, trains: bool = True):
-    """
-    Runs every check shared by both scripts that can fail before training, and opens the data; returns a
-    [`PretrainingRun`]. `world_size` is the number of processes training together.
-    """
+    """Runs the checks both scripts share (`world_size`: the processes training together) and opens the data."""
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if launched > 1 and world_size == 1:
         # A multi-process launch that did not set up distributed training would train independent copies.
@@ -236,15 +215,9 @@ def prepare_run(model_args, data_args, args: PretrainingArguments, world_size: i
             f"({config.max_position_embeddings}); change --block_size, or max_position_embeddings with "
             f"--config_overrides max_position_embeddings={block_size}"
         )
-    train_text, eval_text = load_text_sources(
-        data_args.dataset_name,
-        data_args.dataset_config_name,
-        data_args.train_file,
-        data_args.validation_file,
-        data_args.text_column_name,
-        data_args.validation_split_percentage,
-        data_args.trust_remote_code,
-    )
+    sources = ("dataset_name", "dataset_config_name", "train_file", "validation_file", "text_column_name")
+    sources += ("validation_split_percentage",)
+    train_text, eval_text = load_text_sources(**{name: getattr(data_args, name) for name in sources})
     if not train_text.first_documents(1):
         raise ValueError(f"The training data ({train_text.description}) holds no text")
     return PretrainingRun(checkpoint, attn_implementation, config, block_size, train_text, eval_text, data_args)
@@ -252,10 +225,9 @@ def prepare_run(model_args, data_args, args: PretrainingArguments, world_size: i
 
 def shared_tokenizer(model_args: ModelArguments, run: PretrainingRun, output_dir: str, is_main_process: bool):
     """
-    The tokenizer, the very same in every process: `--tokenizer_name`; else the one saved with the checkpoint being
-    resumed; else an [`ArlowTokenizer`] (byte-level BPE) that the main process trains on the first
-    `--tokenizer_train_documents` documents and saves in `output_dir/tokenizer`, where the other processes load it.
-    Call it inside the launcher's "main process first" context.
+    The same tokenizer in every process (call it with the main process first): `--tokenizer_name`, else the resumed
+    checkpoint's, else an [`ArlowTokenizer`] the main process trains on the first `--tokenizer_train_documents`
+    documents and saves in `output_dir/tokenizer`, where the other processes load it.
     """
     tokenizer_dir = os.path.join(output_dir, "tokenizer")
     source = model_args.tokenizer_name
@@ -266,10 +238,11 @@ def shared_tokenizer(model_args: ModelArguments, run: PretrainingRun, output_dir
     if source is not None:
         tokenizer = AutoTokenizer.from_pretrained(source)
     else:
-        vocab_size = model_args.tokenizer_vocab_size or run.config.vocab_size
         texts = run.train_text.first_documents(model_args.tokenizer_train_documents)
-        logger.info(f"Training a {vocab_size}-token tokenizer on {len(texts)} documents of the training data")
-        tokenizer = ArlowTokenizer().train_new_from_iterator(texts, vocab_size)
+        logger.info(
+            f"Training a {run.config.vocab_size}-token tokenizer on {len(texts)} documents of the training data"
+        )
+        tokenizer = ArlowTokenizer().train_new_from_iterator(texts, run.config.vocab_size)
     if is_main_process:
         tokenizer.save_pretrained(tokenizer_dir)
     return tokenizer
@@ -278,13 +251,9 @@ def shared_tokenizer(model_args: ModelArguments, run: PretrainingRun, output_dir
 def build_model(config: ArlowConfig, tokenizer, attn_implementation: str, device: str = "cpu"):
     """
     A freshly initialised causal LM whose vocabulary and special tokens follow the tokenizer, with the chunked loss
-    applied (`model(..., labels=..., skip_logits=True)` returns the loss without materialising the logits). With
-    `device="meta"` nothing is allocated or initialised ([`shard_model`] then materialises each process's shards).
-
-    Pretraining text has no encoder side, so a model built with `cross_attention=True` skips its cross-attention
-    blocks and no gradient ever reaches their weights. They are frozen: the optimizer does not hold them, DDP does not
-    wait for their gradients, FSDP2 does not reduce them, and a checkpoint holds no optimizer state that could be
-    missing for them. They are still saved, at their initial values.
+    applied (`skip_logits=True`), and its cross-attention frozen: pretraining text has no encoder side, so no gradient
+    would ever reach it (README.md says why that matters). On the meta device nothing is allocated ([`shard_model`]
+    then materialises each process's shards).
     """
     config.vocab_size = len(tokenizer)
     config.pad_token_id = tokenizer.pad_token_id
@@ -305,16 +274,12 @@ def build_model(config: ArlowConfig, tokenizer, attn_implementation: str, device
 
 def shard_model(model, device, mixed_precision: str = "no", seed: int | None = None) -> FSDPModule:
     """
-    Applies FSDP2 in place: `fully_shard` on each decoder layer (the model's `_no_split_modules` classes), then on the
-    root (the embeddings, the final norm and the tied `lm_head`, one unit). Every parameter becomes a `DTensor`
-    sharded on dim 0 across all processes, on CPU (gloo) as on GPUs (nccl). A layer's cross-attention block is a unit
-    of its own: pretraining skips it (no encoder states), so its frozen weights are never all-gathered. With
-    `mixed_precision` "bf16" the layers compute in bfloat16 while the sharded parameters, the optimizer states and the
-    gradient reduction stay in float32.
-
-    With a `seed`, the model was built on the meta device: each process then allocates its shards on `device` and
-    initialises them with the model's own `_init_weights`, drawing from its own generator seeded with `seed + rank`
-    (on GPUs DTensor's own generator draws every shard of one random tensor).
+    Applies FSDP2 in place: `fully_shard` on each decoder layer (the `_no_split_modules` classes), then on the root
+    (embeddings, final norm, tied `lm_head`). A layer's cross-attention block is a unit of its own: pretraining skips
+    it, so its frozen weights are never all-gathered. With `mixed_precision="bf16"` the layers compute in bfloat16,
+    the sharded parameters, optimizer states and gradient reduction staying float32. With a `seed`, the model was built
+    on the meta device: each process allocates its shards on `device` and initialises them with `_init_weights`, from
+    its own generator seeded with `seed + rank` (on GPUs DTensor's own generator draws every shard of a tensor).
     """
     device = torch.device(device)
     mesh = init_device_mesh(device.type, (torch.distributed.get_world_size(),))
@@ -338,8 +303,8 @@ def shard_model(model, device, mixed_precision: str = "no", seed: int | None = N
 
 class GracefulInterrupt:
     """
-    Catches SIGINT and SIGTERM during training: the first signal asks the loop to save a checkpoint and stop at the
-    next optimizer step that [`should_stop`] checks (every `check_every` steps); a second SIGINT stops at once.
+    Catches SIGINT and SIGTERM: the first asks the loop to save a checkpoint and stop at the next optimizer step that
+    [`should_stop`] checks (every `check_every` steps); a second SIGINT stops at once.
     """
 
     def __init__(self, check_every: int = 1):
@@ -362,11 +327,7 @@ class GracefulInterrupt:
             signal.signal(signum, handler)
 
     def should_stop(self, step: int, device) -> bool:
-        """
-        Whether to save and stop after optimizer step `step`: only every `check_every` steps, where the processes
-        agree (an all-reduce, and one host-device sync) so that they all stop after the same step, whichever caught
-        the signal.
-        """
+        """Whether to stop after `step`; every `check_every` steps the processes agree on it (an all-reduce)."""
         if step % self.check_every:
             return False
         stop = self.signal_name is not None
@@ -380,5 +341,5 @@ class GracefulInterrupt:
 
     @property
     def exit_code(self) -> int:
-        """The conventional exit status of a process stopped by this signal (128 + its number)."""
+        """128 + the signal's number, the conventional exit status."""
         return 128 + signal.Signals[self.signal_name].value

@@ -92,9 +92,8 @@ def main() -> int:
     print(f"eval loss after training  : {after['eval_loss']:.4f}")
     print(f"eval perplexity           : {after['eval_perplexity']:.2f}")
     print(f"model and tokenizer saved : {args.output_dir}")
-    print(
-        f"time: training {trained - start:.0f}s, reload+generate {finished - trained:.0f}s, total {finished - start:.0f}s"
-    )
+    times = f"training {trained - start:.0f}s, reload+generate {finished - trained:.0f}s"
+    print(f"time: {times}, total {finished - start:.0f}s")
     if not after["eval_loss"] < before["eval_loss"]:
         print("error: the evaluation loss did not go down")
         return 1

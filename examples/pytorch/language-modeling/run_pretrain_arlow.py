@@ -13,17 +13,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Pretraining Arlow from scratch for causal language modeling with the [`Trainer`], on streamed data.
-
-With no data argument it trains on the embedded default corpus (the Python standard library's own source files):
+Pretraining Arlow from scratch for causal language modeling with the [`Trainer`], on streamed data (by default the
+embedded corpus, the Python standard library's own source files):
 
     python run_pretrain_arlow.py --model_preset arlow-demo --output_dir /tmp/arlow-demo \
         --do_train --do_eval --max_steps 300 --per_device_train_batch_size 16 --block_size 128
 
-Multi-process (DDP) runs use the same command under `torchrun --nproc_per_node N` or `accelerate launch`; on GPUs,
-`--fsdp` shards the model with FSDP2 through accelerate (see README.md). SIGINT or SIGTERM during training saves a
-checkpoint before stopping; resume it with `--resume_from_checkpoint latest` (or a checkpoint folder): the data stream
-continues from the position saved in the checkpoint.
+The same command runs under `torchrun` or `accelerate launch` (DDP; FSDP2 through accelerate on GPUs). SIGINT or
+SIGTERM saves a checkpoint before stopping; `--resume_from_checkpoint latest` continues the data stream from there.
 """
 
 import logging
@@ -44,11 +41,10 @@ logger = logging.getLogger(__name__)
 
 class StreamingPretrainingTrainer(Trainer):
     """
-    A [`Trainer`] for a streamed training set that every process reads on its own (its own shards, split further
-    between its dataloader workers by 🤗 Datasets) instead of `accelerate` reading one stream on the main process and
-    dispatching batches. Its dataloader is torchdata's `StatefulDataLoader`, restored from `resume_data_from` (a
-    checkpoint folder) instead of replaying the batches already trained on. Training forwards ask the model for the
-    loss only (`skip_logits=True`): the (tokens x vocabulary) logits are never materialised.
+    A [`Trainer`] whose every process reads its own shards of the stream (instead of `accelerate` dispatching batches
+    from the main process) through torchdata's `StatefulDataLoader`, restored from `resume_data_from` (a checkpoint
+    folder) instead of replaying the batches already trained on. Training forwards ask for the loss only
+    (`skip_logits=True`): the (tokens x vocabulary) logits are never materialised.
     """
 
     def __init__(self, *args, resume_data_from: str | None = None, **kwargs):
@@ -56,14 +52,12 @@ class StreamingPretrainingTrainer(Trainer):
         self.resume_data_from = resume_data_from
 
     def get_train_dataloader(self):
-        if not isinstance(self.train_dataset, datasets.IterableDataset):
-            return super().get_train_dataloader()
         workers = self.args.dataloader_num_workers
         dataloader = training_dataloader(
             self.train_dataset,
             batch_size=self._train_batch_size,
             num_workers=workers,
-            pin_memory=self.args.dataloader_pin_memory and torch.cuda.is_available(),
+            pin_memory=self.args.dataloader_pin_memory,
             persistent_workers=self.args.dataloader_persistent_workers and workers > 0,
             prefetch_factor=self.args.dataloader_prefetch_factor,
         )
@@ -79,16 +73,13 @@ class StreamingPretrainingTrainer(Trainer):
 
 class PretrainingCallback(TrainerCallback):
     """
-    Saves each process's data stream position into every checkpoint; turns a SIGINT/SIGTERM caught by
-    [`GracefulInterrupt`] into "save a checkpoint now, then stop"; prints one plain line per logged training loss and
-    reports the evaluation that `eval_on_start` runs inside `train()` once the model is wrapped for distributed
-    training (a `trainer.evaluate()` before `train()` would mark the model as prepared without its DDP wrapper).
+    Saves each process's stream position into every checkpoint, turns a caught SIGINT/SIGTERM into "save, then stop",
+    prints each logged loss, and reports the evaluation `eval_on_start` runs inside `train()` once the model is wrapped
+    for DDP (a `trainer.evaluate()` before `train()` would mark it prepared without its DDP wrapper).
     """
 
     def __init__(self, interrupt: GracefulInterrupt):
-        self.interrupt = interrupt
-        self.losses = []
-        self.metrics_before_training = None
+        self.interrupt, self.metrics_before_training = interrupt, None
 
     def on_save(self, args, state, control, train_dataloader=None, **kwargs):
         if hasattr(train_dataloader, "state_dict"):
@@ -101,7 +92,6 @@ class PretrainingCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs and "loss" in logs:
-            self.losses.append(logs["loss"])
             print(f"[arlow] step {state.global_step} loss {logs['loss']}", flush=True)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
@@ -117,7 +107,7 @@ def report_evaluation(metrics: dict, when: str):
     print(f"[arlow] eval loss {when}: {loss:.4f} (perplexity {metrics['eval_perplexity']:.2f})", flush=True)
 
 
-def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] = ()) -> int:
+def main(argv: list[str] | None = None) -> int:
     model_args, data_args, training_args = parse_arguments(argv)
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", handlers=[logging.StreamHandler(sys.stdout)]
@@ -168,7 +158,7 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         eval_dataset=run.evaluation_blocks(tokenizer) if training_args.do_eval else None,
         processing_class=tokenizer,
         data_collator=default_data_collator,
-        callbacks=[pretraining, *callbacks],
+        callbacks=[pretraining],
         resume_data_from=run.checkpoint,
     )
 
@@ -188,8 +178,6 @@ def main(argv: list[str] | None = None, callbacks: tuple[TrainerCallback, ...] =
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()
-        if pretraining.losses:
-            print(f"[arlow] training loss: first logged {pretraining.losses[0]}, last {pretraining.losses[-1]}")
 
     if training_args.do_eval:
         metrics = trainer.evaluate(metric_key_prefix="eval")

@@ -13,16 +13,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Pretraining Arlow from scratch with a plain training loop on 🤗 Accelerate, on streamed data.
-
-It takes the same arguments as `run_pretrain_arlow.py` (of [`TrainingArguments`] it uses the batch sizes, learning
-rate and schedule, `max_steps`, gradient accumulation and clipping, bf16/fp16, gradient checkpointing, torch_compile,
-logging/eval/save steps, `report_to`, `resume_from_checkpoint` and `fsdp`) and runs under `accelerate launch` or
-`torchrun` alike. With `--fsdp` (any value, e.g. `--fsdp full_shard`) the model is built on the meta device and
-sharded with FSDP2, every process allocating only its own shards, on CPU over gloo as on GPUs; otherwise several
-processes train with DDP. A checkpoint `checkpoint-N/` holds the model and optimizer as sharded
-`torch.distributed.checkpoint` files (every process writing and reading only its own shards), and each process's
-scheduler, step, RNG and data stream position, so resuming continues with the very next batch.
+Pretraining Arlow from scratch with a plain training loop on 🤗 Accelerate, on streamed data, under `torchrun` or
+`accelerate launch`. It takes the arguments of `run_pretrain_arlow.py` (of [`TrainingArguments`] the batch sizes,
+optimizer and schedule, `max_steps`, gradient accumulation and clipping, bf16/fp16, gradient checkpointing,
+torch_compile, logging/eval/save steps, `report_to`, `resume_from_checkpoint` and `fsdp`). Several processes train
+with DDP, or with `--fsdp` (any value) with FSDP2 on a model built on the meta device, on CPU as on GPUs; checkpoints
+are sharded and resume with the very next batch (README.md).
 """
 
 import contextlib
@@ -62,24 +58,10 @@ from transformers import default_data_collator, get_scheduler, set_seed
 logger = logging.getLogger(__name__)
 
 
-@torch.no_grad()
-def evaluate(model, eval_dataloader, accelerator: Accelerator) -> tuple[float, float]:
-    """Mean loss over the evaluation blocks of all processes, and its perplexity."""
-    model.eval()
-    losses = []
-    for batch in eval_dataloader:
-        loss = model(**batch).loss
-        losses.append(accelerator.gather_for_metrics(loss.detach().float().repeat(batch["input_ids"].shape[0])))
-    model.train()
-    eval_loss = torch.cat(losses).mean().item()
-    return eval_loss, math.exp(eval_loss) if eval_loss < 100 else float("inf")
-
-
 def save_checkpoint(accelerator, checkpoint_dir: str, model, optimizer, lr_scheduler, dataloader, step: int):
     """
-    `checkpoint-N/`: model and optimizer shards (`model_and_optimizer/`, DCP; any model, plain, DDP-wrapped or
-    sharded), and per process the step, scheduler and RNG states (`training_state-rank<r>.pt`) and the data stream
-    position (`data_state-rank<r>.json`).
+    `checkpoint-N/`: model and optimizer shards (DCP, any model: plain, DDP or FSDP2), and per process the step,
+    scheduler and RNG states (`training_state-rank<r>.pt`) and data stream position (`data_state-rank<r>.json`).
     """
     model_state, optimizer_state = get_state_dict(model, optimizer)
     dcp.save(
@@ -172,15 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Weight decay on matrices only: biases and norm weights (1-d tensors) are not decayed.
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": [p for p in trained if p.dim() >= 2], "weight_decay": args.weight_decay},
-            {"params": [p for p in trained if p.dim() < 2], "weight_decay": 0.0},
-        ],
-        lr=args.learning_rate,
-        betas=(args.adam_beta1, args.adam_beta2),
-        eps=args.adam_epsilon,
-    )
+    groups = [{"params": [p for p in trained if p.dim() >= 2]}, {"params": [p for p in trained if p.dim() < 2]}]
+    groups[1]["weight_decay"] = 0.0
+    betas, eps = (args.adam_beta1, args.adam_beta2), args.adam_epsilon
+    optimizer = torch.optim.AdamW(groups, args.learning_rate, betas, eps, weight_decay=args.weight_decay)
     # Stepped by the loop once per optimizer step, so not handed to `prepare` (which would step it once per process).
     lr_scheduler = get_scheduler(
         args.lr_scheduler_type,
@@ -205,14 +182,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.torch_compile:
         model = torch.compile(model, backend=args.torch_compile_backend or "inductor", mode=args.torch_compile_mode)
     if args.report_to:
-        config = {"model_preset": model_args.model_preset, "block_size": run.block_size}
-        accelerator.init_trackers("arlow_pretraining", config)
+        accelerator.init_trackers(
+            "arlow_pretraining", {"model_preset": model_args.model_preset, "block_size": run.block_size}
+        )
 
     # What was logged, also written to `log_history.json` (the counterpart of the Trainer's `log_history`).
     log_history = []
 
+    @torch.no_grad()
     def log_evaluation(when: str):
-        eval_loss, perplexity = evaluate(model, eval_dataloader, accelerator)
+        """Mean loss over the evaluation blocks of all processes, and its perplexity."""
+        model.eval()
+        losses = [
+            accelerator.gather_for_metrics(model(**b).loss.float().repeat(len(b["input_ids"])))
+            for b in eval_dataloader
+        ]
+        model.train()
+        eval_loss = torch.cat(losses).mean().item()
+        perplexity = math.exp(eval_loss) if eval_loss < 100 else float("inf")
         log_history.append({"step": completed_steps, "eval_loss": eval_loss})
         accelerator.print(f"[arlow] eval loss {when}: {eval_loss:.4f} (perplexity {perplexity:.2f})")
         return {"eval_loss": eval_loss, "perplexity": perplexity, "step": completed_steps}
@@ -225,7 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     disable_progress = not accelerator.is_local_main_process or args.disable_tqdm
     progress = tqdm(total=args.max_steps, initial=completed_steps, disable=disable_progress)
     interrupt = GracefulInterrupt(args.interrupt_check_steps)
-    first_loss = last_loss = None
     model.train()
     batches = iter(train_dataloader)
     with interrupt:
@@ -257,7 +243,6 @@ def main(argv: list[str] | None = None) -> int:
 
             if completed_steps % args.logging_steps == 0 or completed_steps == args.max_steps:
                 last_loss = accelerator.reduce(step_loss, reduction="mean").item()
-                first_loss = last_loss if first_loss is None else first_loss
                 log_history.append({"step": completed_steps, "loss": last_loss})
                 accelerator.print(f"[arlow] step {completed_steps} loss {last_loss}")
                 if args.report_to:
@@ -287,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         if accelerator.is_main_process:
             accelerator.unwrap_model(model).save_pretrained(args.output_dir, state_dict=state_dict)
             tokenizer.save_pretrained(args.output_dir)
-        if first_loss is not None:
-            accelerator.print(f"[arlow] training loss: first logged {first_loss:.4f}, last {last_loss:.4f}")
         write_json(accelerator, os.path.join(args.output_dir, "eval_results.json"), log_evaluation("after training"))
         write_json(accelerator, os.path.join(args.output_dir, "log_history.json"), log_history)
     # Processes leave together: a gloo process group torn down while its peer still talks to it can abort the peer.
