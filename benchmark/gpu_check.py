@@ -89,8 +89,8 @@ class Step:
 
 def plan(python: str, work: Path = WORK_DIR) -> list[Step]:
     """The steps of `run`, in order (the first, the offline install, must pass for any other to run); their limits
-    add up to at most `TOTAL_LIMIT_SECONDS`. Step outputs go to `work`,
-    so that the report folder holds only the report (the GPU machine sends back at most 8 files)."""
+    add up to at most `TOTAL_LIMIT_SECONDS`. Step outputs go to `work`: the report folder holds only the report (the
+    GPU machine sends back at most 8 files)."""
     steps_script = str(REPO_ROOT / "benchmark" / "gpu_steps.py")
     pytest = [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rs", "--timeout", "120"]
     model_tests = "tests/models/arlow/test_modeling_arlow.py"
@@ -270,9 +270,7 @@ def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
                 entry["tests"] = test_summary(streamed_outcomes(output), flash_attn_present)
             if step.result is not None and step.result.is_file():
                 entry["results"] = json.loads(step.result.read_text(encoding="utf-8"))
-                flash_attn_present |= not str(entry["results"].get("flash_attn_version", "absent")).startswith(
-                    "absent"
-                )
+                flash_attn_present |= "absent" not in str(entry["results"].get("flash_attn_version", "absent"))
         write_report(out, report)
     log_file.close()
     return int(any(e["status"].startswith(("failed", "timed out")) for e in report["steps"]))

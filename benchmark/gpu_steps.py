@@ -55,12 +55,8 @@ SEQUENCE_LENGTH, BATCH_SIZE = 2048, 8
 LOSS_VOCAB, LOSS_HIDDEN, LOSS_TOKENS = 131072, 2304, 8192
 
 
-def _has_cuda() -> bool:
-    return torch.cuda.is_available()
-
-
 def _sync():
-    if _has_cuda():
+    if torch.cuda.is_available():
         torch.cuda.synchronize()
 
 
@@ -80,9 +76,9 @@ def environment() -> dict:
         transformers=transformers.__version__,
         transformers_path=str(Path(transformers.__file__).parent),
         arlow_config_is_arlow=isinstance(AutoConfig.for_model("arlowgpt"), ArlowConfig),
-        cuda_available=_has_cuda(),
+        cuda_available=torch.cuda.is_available(),
     )
-    if _has_cuda():
+    if torch.cuda.is_available():
         result["compute_capability"] = ".".join(map(str, torch.cuda.get_device_capability(0)))
     for package in ("flash_attn", "flash_attn_interface", "datasets", "torchdata", "parameterized", "accelerate"):
         try:
@@ -148,7 +144,7 @@ def _train_step(model, optimizer, batch, device_type, forward_kwargs):
 
 
 def training(timed_steps: int = 6) -> dict:
-    cuda = _has_cuda()
+    cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
     size, sequence_length, batch_size = (SIZE_1B, SEQUENCE_LENGTH, BATCH_SIZE) if cuda else (SIZE_TINY, 64, 2)
     result = {"device": device, "size": size, "sequence_length": sequence_length, "batch_size": batch_size}
@@ -216,7 +212,6 @@ def loss(device: str = "cuda", tokens: int = LOSS_TOKENS, vocab: int = LOSS_VOCA
     """The memory-saving loss against full logits and `torch.nn.functional.linear_cross_entropy` (where this torch
     has it) at the seed's vocabulary: forward + backward time, peak memory above the inputs (CUDA), and the error of the
     loss and of both gradients against a float32 full-logits reference."""
-    import arlow_chunked_loss
     from arlow_chunked_loss import chunked_causal_lm_loss
 
     cuda = device == "cuda"
@@ -228,19 +223,7 @@ def loss(device: str = "cuda", tokens: int = LOSS_TOKENS, vocab: int = LOSS_VOCA
     def full(h, w):
         return F.cross_entropy((h @ w.T).float(), targets)
 
-    def chunked_like_cpu(h, w):
-        # the chunking the CPU uses (256-row chunks at this shape), for comparison with the accelerator's
-        saved, arlow_chunked_loss.ACCELERATOR_CHUNK_LOGITS_BYTES = arlow_chunked_loss.ACCELERATOR_CHUNK_LOGITS_BYTES, 0
-        try:
-            return chunked_causal_lm_loss(h, w, shift_labels=targets)
-        finally:
-            arlow_chunked_loss.ACCELERATOR_CHUNK_LOGITS_BYTES = saved
-
-    methods = {
-        "full logits": full,
-        "arlow chunked": lambda h, w: chunked_causal_lm_loss(h, w, shift_labels=targets),
-        "arlow chunked, CPU chunking": chunked_like_cpu,
-    }
+    methods = {"full logits": full, "arlow chunked": lambda h, w: chunked_causal_lm_loss(h, w, shift_labels=targets)}
     if hasattr(F, "linear_cross_entropy"):
         methods["torch linear_cross_entropy"] = lambda h, w: F.linear_cross_entropy(h, w, targets)
 
