@@ -20,10 +20,11 @@ projection a chunk of tokens at a time, so that the (tokens x vocabulary) logits
 included) still run around it, and `model(input_ids=..., labels=..., skip_logits=True)` then returns the loss with
 `logits=None`. Without `skip_logits` the model behaves exactly as before.
 
-Why not `torch.nn.functional.linear_cross_entropy` (torch 2.13), which chunks the same way: measured on CPU at the
-training benchmark's shapes (2048 tokens, hidden 128 to 512, vocabulary 4096 to 16384), its default chunking is 1.26x
-to 1.73x slower in float32, with this chunk size as fast but holding 1.3x to 1.8x the peak memory; in bfloat16 it
-accumulates the loss in bfloat16 (8.5e-2 off float32 at hidden 256, vocabulary 8192, against 3.8e-6 here).
+Why not `torch.nn.functional.linear_cross_entropy`: torch 2.11 (the GPU machine's) lacks it; on torch 2.13's CPU build
+(`benchmark/run_benchmarks.py --sections loss_operator`: 1024 to 2048 tokens, hidden 128 to 512, vocabulary 4096 to
+16384, float32) its default chunking is 1.19x to 1.65x slower, with 256-row chunks 0.96x to 1.15x the time for 1.2x to
+1.4x the peak memory; in bfloat16 it sums the loss in bfloat16 (8.5e-2 off float32 at hidden 256, vocabulary 8192,
+against 3.8e-6 here). On an H200 (benchmark/results/gpu/) this takes 1.4x the time of full logits, 0.4x the memory.
 """
 
 import functools
