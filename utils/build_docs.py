@@ -33,7 +33,7 @@ from arlow_repo_paths import DOCS_SOURCE, REPO_ROOT, autodoc_blocks, relative
 
 DEFAULT_BUILD_DIR = REPO_ROOT / "build" / "docs"
 PACKAGE = "transformers"
-VERSION = "main"
+VERSION = "main"  # the doc-builder's default version
 
 
 def import_doc_builder():
@@ -44,8 +44,7 @@ def import_doc_builder():
         from doc_builder.autodoc import find_object_in_package
     except ModuleNotFoundError as error:
         raise SystemExit(
-            f"error: hf-doc-builder cannot be imported: module {error.name!r} is missing. "
-            "hf-doc-builder 0.5.0 imports "
+            f"error: hf-doc-builder cannot be imported: module {error.name!r} is missing. hf-doc-builder 0.5.0 imports "
             "`requests` without declaring it; `make setup` installs both (requirements-dev.txt)."
         ) from error
     # The doc-builder downloads the `objects.inv` of the other Hugging Face libraries to link their objects. Seeding
@@ -53,15 +52,6 @@ def import_doc_builder():
     for library in doc_builder.external.HUGGINFACE_LIBS:
         doc_builder.external.EXTERNAL_DOC_OBJECTS_CACHE.setdefault(library, {})
     return doc_builder, find_object_in_package
-
-
-def documented_objects(docs: Path) -> list[tuple[Path, int, str, tuple[str, ...]]]:
-    """(page, line, object name, methods) for every `[[autodoc]]` block of the docs."""
-    found = []
-    for page in sorted(docs.glob("**/*.md")):
-        for block in autodoc_blocks(page.read_text(encoding="utf-8")):
-            found.append((page, block.line, block.name, block.methods))
-    return found
 
 
 def docstring_problems(docs: Path, package, find_object_in_package) -> list[str]:
@@ -75,8 +65,9 @@ def docstring_problems(docs: Path, package, find_object_in_package) -> list[str]
     from doc_builder.autodoc import find_documented_methods
 
     problems = []
-    for page, line, name, methods in documented_objects(docs):
-        where = f"{relative(page)}:{line}"
+    pages = sorted(docs.glob("**/*.md"))
+    for page, block in [(page, block) for page in pages for block in autodoc_blocks(page.read_text(encoding="utf-8"))]:
+        where, name, methods = f"{relative(page)}:{block.line}", block.name, block.methods
         obj = find_object_in_package(name, package)
         if obj is None:
             problems.append(f"{where}: `[[autodoc]] {name}` does not resolve in {package.__name__}")
@@ -104,16 +95,7 @@ def build(docs: Path, build_dir: Path) -> tuple[Path, list[str]]:
     output = build_dir / PACKAGE / VERSION / "en"
     print(f"Building {relative(docs)} against transformers {transformers.__version__} ({transformers.__file__})")
     try:
-        doc_builder.build_doc(
-            PACKAGE,
-            docs,
-            output,
-            clean=True,
-            version=VERSION,
-            version_tag=VERSION,
-            language="en",
-            is_python_module=True,
-        )
+        doc_builder.build_doc(PACKAGE, docs, output, is_python_module=True)  # version "main", language "en", clean
     except Exception as error:  # the doc-builder raises plain ValueError/RuntimeError/AttributeError with the cause
         return output, [f"hf-doc-builder failed: {type(error).__name__}: {error}"]
     return output, docstring_problems(docs, transformers, find_object_in_package)
@@ -121,12 +103,8 @@ def build(docs: Path, build_dir: Path) -> tuple[Path, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build_docs.py", description=__doc__.strip().split("\n\n")[0])
-    parser.add_argument(
-        "--docs", type=Path, default=DOCS_SOURCE, help="the docs source folder (default: docs/source/en)"
-    )
-    parser.add_argument(
-        "--build_dir", type=Path, default=DEFAULT_BUILD_DIR, help="where to build (default: build/docs)"
-    )
+    parser.add_argument("--docs", type=Path, default=DOCS_SOURCE, help="the docs source (default: docs/source/en)")
+    parser.add_argument("--build_dir", type=Path, default=DEFAULT_BUILD_DIR, help="the output (default: build/docs)")
     args = parser.parse_args(argv)
     if not (args.docs / "_toctree.yml").is_file():
         print(f"error: {relative(args.docs)} has no _toctree.yml", file=sys.stderr)

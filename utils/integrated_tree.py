@@ -13,29 +13,14 @@
 # limitations under the License.
 """
 Builds the *integrated tree*: the pinned upstream transformers release with this repository's contribution overlaid
-and the registry entries inserted where upstream's generators would put them.
-
-One tool, three uses:
-
-- development: `python utils/integrated_tree.py build` (link mode) makes `build/integrated/`, whose Arlow files are
-  symbolic links to this repository's files, for an editable install;
-- users: `setup.py` calls `build_tree(mode="copy")` and packages the result as the `transformers` distribution;
-- upstream: `python utils/integrated_tree.py patch` writes the contribution as a patch against the pristine release.
-
-`python utils/integrated_tree.py check` fails, naming the entry or file, when a built tree drifted from the sources.
-
-Environment variables:
-
-- `ARLOW_UPSTREAM_SDIST`: path to a local copy of the pinned sdist (used instead of downloading it);
-- `ARLOW_CACHE_DIR`: where the downloaded sdist is cached (default `~/.cache/arlow`);
-- `TRANSFORMERS_UPSTREAM_CHECKOUT`: an upstream transformers checkout; the common test modules the sdist lacks are
-  taken from it instead of the project's stand-ins.
+and the registry entries inserted where upstream's generators would put them. `build` links the Arlow files (editable
+install), `setup.py` copies them (`build_tree(mode="copy")`), `patch` writes the upstream patch, `check` fails naming
+what drifted. README.md ("The integrated tree", and its environment variables) says more.
 """
 
 from __future__ import annotations
 
 import argparse
-import filecmp
 import hashlib
 import json
 import os
@@ -122,46 +107,24 @@ class RegistryEntry:
         return f"{self.mapping}[{self.key!r}] in {self.file}"
 
 
-def _pair(key: str, value: str) -> str:
-    return f'        ("{key}", {value}),'
-
-
 AUTO = "src/transformers/models/auto"
+
+
+def _auto(file: str, mapping: str, value: str) -> RegistryEntry:
+    """The `("arlowgpt", value)` entry of an Auto mapping in `models/auto/<file>`."""
+    return RegistryEntry(f"{AUTO}/{file}", mapping, "arlowgpt", f'        ("arlowgpt", {value}),')
+
+
 REGISTRY_ENTRIES = [
-    RegistryEntry(f"{AUTO}/auto_mappings.py", "CONFIG_MAPPING_NAMES", "arlowgpt", _pair("arlowgpt", '"ArlowConfig"')),
-    RegistryEntry(
-        f"{AUTO}/auto_mappings.py", "SPECIAL_MODEL_TYPE_TO_MODULE_NAME", "arlowgpt", _pair("arlowgpt", '"arlow"')
-    ),
-    RegistryEntry(f"{AUTO}/modeling_auto.py", "MODEL_MAPPING_NAMES", "arlowgpt", _pair("arlowgpt", '"ArlowModel"')),
-    RegistryEntry(
-        f"{AUTO}/modeling_auto.py",
-        "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
-        "arlowgpt",
-        _pair("arlowgpt", '"ArlowForCausalLM"'),
-    ),
-    RegistryEntry(
-        f"{AUTO}/modeling_auto.py",
-        "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
-        "arlowgpt",
-        _pair("arlowgpt", '"ArlowForSequenceClassification"'),
-    ),
-    RegistryEntry(
-        f"{AUTO}/modeling_auto.py",
-        "MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES",
-        "arlowgpt",
-        _pair("arlowgpt", '"ArlowForQuestionAnswering"'),
-    ),
-    RegistryEntry(
-        f"{AUTO}/modeling_auto.py",
-        "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES",
-        "arlowgpt",
-        _pair("arlowgpt", '"ArlowForTokenClassification"'),
-    ),
-    RegistryEntry(
-        f"{AUTO}/tokenization_auto.py",
-        "TOKENIZER_MAPPING_NAMES",
-        "arlowgpt",
-        _pair("arlowgpt", '"ArlowTokenizer" if is_tokenizers_available() else None'),
+    _auto("auto_mappings.py", "CONFIG_MAPPING_NAMES", '"ArlowConfig"'),
+    _auto("auto_mappings.py", "SPECIAL_MODEL_TYPE_TO_MODULE_NAME", '"arlow"'),
+    _auto("modeling_auto.py", "MODEL_MAPPING_NAMES", '"ArlowModel"'),
+    _auto("modeling_auto.py", "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", '"ArlowForCausalLM"'),
+    _auto("modeling_auto.py", "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES", '"ArlowForSequenceClassification"'),
+    _auto("modeling_auto.py", "MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES", '"ArlowForQuestionAnswering"'),
+    _auto("modeling_auto.py", "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES", '"ArlowForTokenClassification"'),
+    _auto(
+        "tokenization_auto.py", "TOKENIZER_MAPPING_NAMES", '"ArlowTokenizer" if is_tokenizers_available() else None'
     ),
     RegistryEntry("src/transformers/models/__init__.py", "TYPE_CHECKING", "arlow", "    from .arlow import *"),
     # The model folder (`arlow`) is not a model type (`arlowgpt`): `auto_docstring` needs the folder's config by hand.
@@ -179,31 +142,18 @@ class IntegratedTreeError(RuntimeError):
     """Raised with a message that says what went wrong and how to fix it."""
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # The pinned sdist
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_sdist(path: Path) -> Path:
-    actual = _sha256(path)
+    with open(path, "rb") as f:
+        actual = hashlib.file_digest(f, "sha256").hexdigest()
     if actual != UPSTREAM_SDIST_SHA256:
         raise IntegratedTreeError(
             f"Refusing {path}: its sha256 is {actual}, but transformers {UPSTREAM_VERSION} has sha256 "
             f"{UPSTREAM_SDIST_SHA256}. The file is corrupt or was tampered with; delete it and try again."
         )
     return path
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("ARLOW_CACHE_DIR", Path.home() / ".cache" / "arlow"))
 
 
 def _sdist_url() -> str:
@@ -223,7 +173,7 @@ def fetch_sdist() -> Path:
         if not Path(local).is_file():
             raise IntegratedTreeError(f"ARLOW_UPSTREAM_SDIST={local} does not name a file.")
         return verify_sdist(Path(local))
-    cached = cache_dir() / SDIST_NAME
+    cached = Path(os.environ.get("ARLOW_CACHE_DIR", Path.home() / ".cache" / "arlow")) / SDIST_NAME
     if cached.is_file():
         return verify_sdist(cached)
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -239,12 +189,7 @@ def fetch_sdist() -> Path:
             f"Could not fetch {SDIST_NAME} from PyPI ({error}). Download it by other means and point "
             f"ARLOW_UPSTREAM_SDIST at the file, or place it at {cached}."
         ) from error
-    try:
-        verify_sdist(partial)
-    except IntegratedTreeError:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(cached)
+    verify_sdist(partial).replace(cached)  # a corrupt download stays `.part`, never taken for the cached file
     return cached
 
 
@@ -255,9 +200,7 @@ def extract_pristine(dest: Path) -> Path:
     return dest / f"transformers-{UPSTREAM_VERSION}"
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Registry edits
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def _entry_key(line: str) -> str | None:
@@ -310,9 +253,7 @@ def edited_registry_files(pristine_root: Path) -> dict[str, str]:
     return texts
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # The tree
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def overlay_sources() -> dict[str, Path]:
@@ -422,31 +363,27 @@ def check_tree(dest: Path = DEFAULT_TREE) -> list[str]:
                 problems.append(f"{tree} links to {target.resolve()} instead of {source}")
         elif not target.exists():
             problems.append(f"{tree} is missing (source: {source})")
-        elif source.is_dir():
-            comparison = filecmp.dircmp(source, target, ignore=["__pycache__"])
-            if _dirs_differ(comparison):
-                problems.append(f"{tree} differs from {source}")
-        elif not filecmp.cmp(source, target, shallow=False):
+        elif _contents(source) != _contents(target):
             problems.append(f"{tree} differs from {source}")
     return problems
 
 
-def _dirs_differ(comparison: filecmp.dircmp) -> bool:
-    if comparison.left_only or comparison.right_only or comparison.funny_files:
-        return True
-    _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files, shallow=False)
-    return bool(mismatch or errors) or any(_dirs_differ(sub) for sub in comparison.subdirs.values())
+def _contents(path: Path) -> dict[str, bytes]:
+    """The file `path`, or every file under the folder `path` but `__pycache__`, by relative path."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return {str(p.relative_to(path)): p.read_bytes() for p in files}
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # The upstream patch
-# ---------------------------------------------------------------------------------------------------------------
 
 
-def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "arlow", "GIT_AUTHOR_EMAIL": "arlow@localhost"}
-    env.update(GIT_COMMITTER_NAME="arlow", GIT_COMMITTER_EMAIL="arlow@localhost")
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+def git(cwd: Path, *args: str) -> str:
+    """Runs `git args` in `cwd` as a throwaway committer; a failure is an `IntegratedTreeError` with git's message."""
+    command = ["git", "-c", "user.name=arlow", "-c", "user.email=arlow@localhost", *args]
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise IntegratedTreeError(f"`git {' '.join(args)}` failed in {cwd}: {completed.stderr.strip()}")
+    return completed.stdout
 
 
 def toctree_entries(toctree: list) -> list[tuple[str, dict]]:
@@ -495,65 +432,57 @@ def insert_toctree_entry(text: str, modality: str, local: str, title: str) -> st
     return merged
 
 
-def repository_toctree_entry() -> tuple[str, str, str] | None:
-    """(modality, local, title) of the model page's entry in the repository's toctree, if it has one."""
-    source = REPO_ROOT / TOCTREE
-    if not source.is_file():
-        return None
+def repository_toctree_entry() -> tuple[str, str, str]:
+    """(modality, local, title) of the model page's entry in the repository's toctree."""
     import yaml
 
-    page = next(iter(tree for tree in CONTRIBUTION.values() if tree.startswith("docs/source/en/model_doc/")), None)
-    local = page[len("docs/source/en/") : -len(".md")] if page else None
-    for modality, entry in toctree_entries(yaml.safe_load(source.read_text(encoding="utf-8")) or []):
+    local = "model_doc/arlowgpt"
+    for modality, entry in toctree_entries(yaml.safe_load((REPO_ROOT / TOCTREE).read_text(encoding="utf-8")) or []):
         if entry.get("local") == local:
             return modality, local, entry["title"]
     raise IntegratedTreeError(f"{TOCTREE} has no API > Models entry for {local}.")
 
 
-def write_upstream_patch(output: Path) -> tuple[Path, str | None]:
+def write_upstream_patch(output: Path, checkout: str | Path | None = None) -> tuple[Path, str | None]:
     """
     Writes the contribution as a git patch against the pristine release (registry edits included), and returns it with
     a note when the toctree entry could not be included. The sdist has no docs/_toctree.yml to edit: the entry is
-    merged into the toctree of the upstream checkout named by `TRANSFORMERS_UPSTREAM_CHECKOUT`, whose file then joins
-    the base of the diff, so that the patch edits upstream's toctree in place.
+    merged into the toctree of the upstream `checkout` (default: `TRANSFORMERS_UPSTREAM_CHECKOUT`), whose file then
+    joins the base of the diff, so that the patch edits upstream's toctree in place.
     """
     entry = repository_toctree_entry()
-    checkout = os.environ.get(UPSTREAM_CHECKOUT_ENV)
+    checkout = checkout or os.environ.get(UPSTREAM_CHECKOUT_ENV)
     upstream_toctree = Path(checkout) / TOCTREE if checkout else None
     note = None
-    if entry is not None and (upstream_toctree is None or not upstream_toctree.is_file()):
+    if upstream_toctree is None or not upstream_toctree.is_file():
         note = (
             f"The patch leaves out the toctree entry ({entry[1]} under API > Models > {entry[0]}): the sdist has no "
             f"{TOCTREE}. Set {UPSTREAM_CHECKOUT_ENV} to an upstream checkout of v{UPSTREAM_VERSION} to include it."
         )
     with tempfile.TemporaryDirectory() as tmp:
         root = extract_pristine(Path(tmp))
-        merge_toctree = entry is not None and note is None
-        if merge_toctree:
+        if note is None:
             (root / TOCTREE).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(upstream_toctree, root / TOCTREE)
-        _git(root, "init", "-q")
-        _git(root, "add", "-A")
-        _git(root, "commit", "-q", "-m", f"transformers {UPSTREAM_VERSION}")
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", f"transformers {UPSTREAM_VERSION}"]):
+            git(root, *args)
         for repo_path, tree_path in CONTRIBUTION.items():
             source = REPO_ROOT / repo_path
             if source.exists():
                 _place(source, root / tree_path, "copy")
         for file, text in edited_registry_files(root).items():
             (root / file).write_text(text, encoding="utf-8")
-        if merge_toctree:
+        if note is None:
             toctree = root / TOCTREE
             toctree.write_text(insert_toctree_entry(toctree.read_text(encoding="utf-8"), *entry), encoding="utf-8")
-        _git(root, "add", "-A")
-        patch = _git(root, "diff", "--cached", "--binary", "HEAD")
+        git(root, "add", "-A")
+        patch = git(root, "diff", "--cached", "--binary", "HEAD")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(patch, encoding="utf-8")
     return output, note
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Command line
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -567,7 +496,6 @@ def main(argv: list[str] | None = None) -> int:
     patch = commands.add_parser("patch", help="write the upstream pull request as a patch")
     patch.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "arlow-upstream.patch")
     commands.add_parser("sources", help="say where the common test modules missing from the sdist come from")
-    commands.add_parser("version", help="print the pinned upstream release")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -584,10 +512,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Wrote {path}")
             if note:
                 print(f"note: {note}", file=sys.stderr)
-        elif args.command == "sources":
-            print("\n".join(describe_common_test_sources()))
         else:
-            print(UPSTREAM_VERSION)
+            print("\n".join(describe_common_test_sources()))
     except IntegratedTreeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,13 +14,11 @@
 """
 Runs upstream's own repository-consistency checks on the contribution, as a reviewer would: the upstream checkout named
 by `TRANSFORMERS_UPSTREAM_CHECKOUT` (or `--checkout`) is copied into a git repository whose `main` is the untouched
-checkout, the project's upstream patch (`utils/integrated_tree.py patch`) is committed on a branch of it, and each
-check of upstream's `make check-repository-consistency` / `check-code-quality` that applies to a model runs on both
-trees (upstream's diff-based checks thus see exactly the contribution; `check_repo.py` runs stage by stage, so that a
-stage failing on the checkout itself does not hide the later ones, and `check_model_tester.py` on the model's own test
-modules). A checkout newer or older than the pinned release fails some checks on its own, so only what the
-contribution brings is reported: the lines of a failing check that appear only on the patched tree or that name the
-model. Exit status 1 when there is such a finding, 2 when the trees cannot be prepared.
+checkout, the project's upstream patch is committed on a branch of it, and each check of upstream's
+`make check-repository-consistency` / `check-code-quality` that applies to a model runs on both trees. A checkout newer
+or older than the pinned release fails some checks on its own, so only the lines of a failing check that appear only on
+the patched tree or name the model are reported. Exit status 1 when there is such a finding, 2 when the trees cannot be
+prepared.
 """
 
 from __future__ import annotations
@@ -38,11 +36,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from integrated_tree import MISSING_SDIST_TEST_HELPERS
+from integrated_tree import MISSING_SDIST_TEST_HELPERS, git, write_upstream_patch
+from integrated_tree import UPSTREAM_CHECKOUT_ENV as CHECKOUT_ENV
+from integrated_tree import IntegratedTreeError as PreparationError  # e.g. no checkout, git failed
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKOUT_ENV = "TRANSFORMERS_UPSTREAM_CHECKOUT"
 # A line names the contribution when it names the model folder, class prefix or model type (arlow, Arlow, arlowgpt).
 MODEL_PATTERN = re.compile(r"arlow", re.IGNORECASE)
 PATCH_BRANCH = "arlow-contribution"
@@ -120,13 +119,7 @@ _SHA = re.compile(r"\b[0-9a-f]{40}\b")
 _DURATION = re.compile(r"\b\d+(\.\d+)?\s?(s|sec|seconds|ms)\b")
 
 
-class PreparationError(RuntimeError):
-    """The trees to compare could not be prepared (no checkout, the patch does not apply, git failed)."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Comparing the two runs of a check
-# ---------------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -209,49 +202,23 @@ def format_report(comparisons: list[Comparison]) -> str:
     return "\n".join(out)
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Preparing the trees and running the checks
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def check_arguments(script: Path, default: tuple[str, ...]) -> list[str]:
     """The `check_args` of the script's CHECKER_CONFIG (what upstream's `make` passes), else `default`."""
-    try:
-        tree = ast.parse(script.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return list(default)
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "CHECKER_CONFIG" for t in node.targets
-        ):
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "CHECKER_CONFIG":
             try:
-                config = ast.literal_eval(node.value)
-            except ValueError:
+                return [str(argument) for argument in ast.literal_eval(node.value)["check_args"]]
+            except (ValueError, KeyError, TypeError):
                 break
-            if isinstance(config, dict) and isinstance(config.get("check_args"), list):
-                return [str(argument) for argument in config["check_args"]]
     return list(default)
-
-
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    command = ["git", "-c", "user.name=Arlow checks", "-c", "user.email=checks@arlow.invalid", *args]
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    if completed.returncode != 0:
-        raise PreparationError(f"`git {' '.join(args)}` failed in {cwd}: {completed.stderr.strip()}")
-    return completed.stdout
 
 
 def write_patch(checkout: Path, output: Path) -> None:
     """The project's upstream patch, with the toctree entry merged into the checkout's toctree."""
-    completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "utils" / "integrated_tree.py"), "patch", "--output", str(output)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, CHECKOUT_ENV: str(checkout)},
-    )
-    if completed.returncode != 0 or not output.is_file():
-        raise PreparationError(f"`utils/integrated_tree.py patch` failed: {completed.stderr.strip()}")
+    write_upstream_patch(output, checkout)
 
 
 def prepare_trees(checkout: Path, work_dir: Path) -> tuple[Path, Path]:
@@ -312,17 +279,9 @@ def run_check(tree: Path, script: str, default_args: tuple[str, ...], timeout: f
     else:
         command = [sys.executable, str(path), *check_arguments(path, default_args)]
     try:
-        completed = subprocess.run(
-            command,
-            cwd=tree,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as expired:
-        output = (expired.stdout or b"") + (expired.stderr or b"")
-        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+        completed = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:  # its output is bytes, whatever `text` says
+        text = ((expired.stdout or b"") + (expired.stderr or b"")).decode("utf-8", "replace")
         return CheckRun(None, normalise_output(text, trees), timed_out=True)
     return CheckRun(completed.returncode, normalise_output(completed.stdout + completed.stderr, trees))
 
