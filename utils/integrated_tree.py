@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,15 +204,13 @@ def extract_pristine(dest: Path) -> Path:
 # Registry edits
 
 
+# The key of a registry line: `("key", ...),`, `"key": ...,` or `from .key import *` (a tuple split over lines has none).
+_ENTRY_KEY = re.compile(r'\s*(?:\("([^"]+)"|"([^"]+)": |from \.(\w+) import \*$)')
+
+
 def _entry_key(line: str) -> str | None:
-    stripped = line.strip()
-    if stripped.startswith('("'):
-        return stripped[2:].split('"', 1)[0]
-    if stripped.startswith('"') and '": ' in stripped:
-        return stripped[1:].split('"', 1)[0]
-    if stripped.startswith("from .") and stripped.endswith(" import *"):
-        return stripped[len("from .") : -len(" import *")]
-    return None
+    match = _ENTRY_KEY.match(line)
+    return next(key for key in match.groups() if key) if match else None
 
 
 def _block_bounds(lines: list[str], entry: RegistryEntry) -> tuple[int, int]:
@@ -326,10 +325,8 @@ def build_tree(dest: Path = DEFAULT_TREE, mode: str = "link") -> Path:
             continue
         _place(source, target, mode)
     for package in TEST_PACKAGES:
-        init = dest / package / "__init__.py"
-        init.parent.mkdir(parents=True, exist_ok=True)
-        if not init.exists():
-            init.write_text("", encoding="utf-8")
+        (dest / package).mkdir(parents=True, exist_ok=True)
+        (dest / package / "__init__.py").touch()
     for file, text in edited_registry_files(dest / ".pristine").items():
         _write_if_changed(dest / file, text)
     _write_if_changed(dest / SOURCES_RECORD, "\n".join(describe_common_test_sources()) + "\n")
@@ -346,13 +343,9 @@ def check_tree(dest: Path = DEFAULT_TREE) -> list[str]:
         actual = (dest / file).read_text(encoding="utf-8")
         if actual == expected:
             continue
-        actual_lines = actual.split("\n")
-        named = False
-        for entry in (e for e in REGISTRY_ENTRIES if e.file == file):
-            if actual_lines.count(entry.line) != 1:
-                problems.append(f"registry entry {entry.name} is missing, duplicated or differs: {entry.line.strip()}")
-                named = True
-        if not named:
+        bad = [e for e in REGISTRY_ENTRIES if e.file == file and actual.split("\n").count(e.line) != 1]
+        problems += [f"registry entry {e.name} is missing, duplicated or differs: {e.line.strip()}" for e in bad]
+        if not bad:
             problems.append(f"{file} differs from the pristine release plus the registry entries")
     for tree, source in overlay_sources().items():
         if not source.exists():

@@ -132,7 +132,7 @@ class CheckRun:
 
     @property
     def failed(self) -> bool:
-        return self.timed_out or (self.returncode is not None and self.returncode != 0)
+        return self.timed_out or self.returncode not in (None, 0)
 
 
 @dataclass
@@ -156,10 +156,7 @@ def normalise_output(text: str, trees: list[Path]) -> list[str]:
     """
     for tree in sorted(trees, key=lambda p: len(str(p)), reverse=True):
         text = text.replace(str(tree), "<tree>")
-    text = _ANSI.sub("", text)
-    text = _SHA.sub("<sha>", text)
-    text = _DURATION.sub("<duration>", text)
-    text = _HUNK.sub("@@ <hunk> @@", text)
+    text = _HUNK.sub("@@ <hunk> @@", _DURATION.sub("<duration>", _SHA.sub("<sha>", _ANSI.sub("", text))))
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
@@ -299,7 +296,7 @@ def selected_checks(names: str | None) -> list[tuple[str, str, tuple[str, ...]]]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_upstream_checks.py", description=__doc__.strip().split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, default=None, help=f"upstream checkout (default: ${CHECKOUT_ENV})")
+    parser.add_argument("--checkout", type=Path, default=os.environ.get(CHECKOUT_ENV) or None, help=f"${CHECKOUT_ENV}")
     parser.add_argument(
         "--checks", default=None, help="comma-separated subset of: " + ", ".join(c[0] for c in UPSTREAM_CHECKS)
     )
@@ -308,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the comparison as JSON here")
     args = parser.parse_args(argv)
 
-    checkout = args.checkout or (Path(os.environ[CHECKOUT_ENV]) if os.environ.get(CHECKOUT_ENV) else None)
-    if checkout is None:
+    if not args.checkout:
         print(f"run_upstream_checks: set {CHECKOUT_ENV} or pass --checkout (an upstream checkout).", file=sys.stderr)
         return 2
     try:
@@ -319,17 +315,13 @@ def main(argv: list[str] | None = None) -> int:
             work_dir.mkdir(parents=True, exist_ok=True)
             if any(work_dir.iterdir()):
                 raise PreparationError(f"{work_dir} is not empty")
-            untouched, patched = prepare_trees(Path(checkout).resolve(), work_dir)
+            trees = prepare_trees(args.checkout.resolve(), work_dir)  # untouched, patched
             comparisons = []
             for name, script, default_args in checks:
                 start = time.monotonic()
-                trees = [untouched, patched]
-                before = run_check(untouched, script, default_args, args.timeout, trees)
-                after = run_check(patched, script, default_args, args.timeout, trees)
-                comparisons.append(compare(name, before, after))
-                print(
-                    f"run_upstream_checks: {comparisons[-1].summary()} ({time.monotonic() - start:.0f}s)", flush=True
-                )
+                runs = [run_check(tree, script, default_args, args.timeout, trees) for tree in trees]
+                comparisons.append(done := compare(name, *runs))
+                print(f"run_upstream_checks: {done.summary()} ({time.monotonic() - start:.0f}s)", flush=True)
     except PreparationError as error:
         print(f"run_upstream_checks: {error}", file=sys.stderr)
         return 2
