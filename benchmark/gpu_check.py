@@ -17,18 +17,14 @@ Everything that needs a CUDA GPU, as one offline command for a lent GPU machine 
     python benchmark/gpu_check.py bundle            # here, with PyPI: writes build/gpu-bundle/ (`make gpu-bundle`)
     python3 benchmark/gpu_check.py run [--out DIR]  # there, with the image's python (`make gpu-check`)
 
-`bundle` gathers what the machine's image lacks: the pinned transformers sdist (the integrated tree is built from it
-there) and wheels of the packages the run imports that the image does not have (`BUNDLED_PACKAGES`), for Python 3.12
-(the image's) and for the interpreter running `bundle` (so the rehearsal here installs the same files).
-
-`run` builds the integrated tree from the bundled sdist into `build/gpu-tree/`, installs the bundled wheels with
-`pip --no-index` into `build/gpu-site/` (the interpreter's own environment is left as it is), puts both first on
-`PYTHONPATH` so the integrated transformers, with Arlow, is what every step imports, then runs the steps of `STEPS`,
-each in a process of its own under a time limit (together at most `TOTAL_LIMIT_SECONDS`). The report (`gpu-report.md`
-and `gpu-report.json` in `--out`, default `$OUT` or `build/gpu-report`) is rewritten after every step, so a step that
-hangs or a machine that is taken back still leaves the report of the steps before it. Without CUDA, the steps that
-need it are reported as "not run: no CUDA" and the others (the offline install, the import check, a tiny bfloat16
-training step) run as they would there: that is the rehearsal `tests/repo_utils/test_gpu_rehearsal.py` makes.
+`bundle` gathers what the image lacks: the pinned sdist and wheels of `BUNDLED_PACKAGES`, for the image's Python 3.12
+and for the interpreter running `bundle` (the rehearsal here installs the same files). `run` builds the integrated tree
+from the sdist into `build/gpu-tree/`, installs the wheels with `pip --no-index` into `build/gpu-site/` (the image's
+environment is left as it is), puts both first on `PYTHONPATH` so every step imports the integrated transformers, then
+runs the steps of `plan`, each in a process of its own under a time limit (`TOTAL_LIMIT_SECONDS` in all). The report
+(`gpu-report.md`, `gpu-report.json` in `--out`: `$OUT` or `build/gpu-report`) is rewritten after every step, so a step
+that hangs, or a machine taken back, leaves the report of the steps before it. Without CUDA, the steps that need it are
+"not run: no CUDA" and the others run as there: the rehearsal test in `tests/repo_utils/test_gpu_check.py`.
 """
 
 import argparse

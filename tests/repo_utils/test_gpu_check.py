@@ -12,12 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Tests of `make gpu-check` (benchmark/gpu_check.py, benchmark/gpu_steps.py) that need no GPU: the time budget, a step
-that hangs, the per-backend test counts, and the GPU measurements run at toy sizes on the CPU. The whole command, offline
-in an environment made like the GPU machine's image, is `test_gpu_rehearsal.py`.
+Tests of `make gpu-bundle` and `make gpu-check` (benchmark/gpu_check.py, benchmark/gpu_steps.py) that need no GPU: the
+rehearsal of the whole offline command in an environment made like the GPU machine's image, the time budget, a step that
+hangs, the per-backend test counts, and the GPU measurements at toy sizes on the CPU.
 """
 
+import hashlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +32,63 @@ sys.path.insert(0, str(REPO_ROOT / "benchmark"))
 
 import gpu_check  # noqa: E402
 import gpu_steps  # noqa: E402
+
+
+# The GPU machine's image as its description lists it (python3 3.12 and torch 2.11 there; here the interpreter running
+# the tests and the CPU build `TORCH_SPEC` names, so the GPU path guards anything newer than torch 2.11 by feature)
+IMAGE_PACKAGES = (
+    *(
+        os.environ.get("TORCH_SPEC", "torch==2.13.0"),
+        "transformers==5.17.0",
+        "tokenizers==0.23.2",
+        "accelerate==1.15.0",
+    ),
+    *("huggingface_hub==1.33.0", "safetensors==0.8.0", "pytest", "pytest-xdist", "pytest-timeout", "hypothesis"),
+    *("sentencepiece", "numpy", "pandas", "pyarrow", "xxhash", "fsspec", "aiohttp", "requests", "tqdm", "pyyaml"),
+    *("psutil", "httpx"),
+)
+
+
+def image_like_python() -> Path:
+    """The rehearsal environment's interpreter, made once per package list (a stamp file holds the list's hash)."""
+    venv = REPO_ROOT / "build" / "gpu-rehearsal" / "venv"
+    python, stamp = venv / "bin" / "python", venv / ".image-packages"
+    wanted = hashlib.sha256("\n".join(IMAGE_PACKAGES).encode()).hexdigest()
+    if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *IMAGE_PACKAGES], check=True)
+        stamp.write_text(wanted)
+    return python
+
+
+def test_rehearsal_installs_offline_imports_arlow_from_the_tree_and_trains_in_bfloat16(tmp_path):
+    python = image_like_python()
+    subprocess.run(["make", "--no-print-directory", "gpu-bundle"], cwd=REPO_ROOT, check=True)
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # as on the machine: no index for pip, and no network for anything (a proxy that refuses every connection)
+    env.update(PIP_NO_INDEX="1", HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", HF_HUB_OFFLINE="1")
+    command = ["make", "--no-print-directory", "gpu-check", f"GPU_PYTHON={python}", f"OUT={tmp_path}"]
+    completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    steps = {step["name"]: step for step in json.loads((tmp_path / "gpu-report.json").read_text())["steps"]}
+    environment, training = steps["environment"]["results"], steps["training"]["results"]
+    assert steps["install"]["status"] == "passed" and environment["transformers"] == "5.23.0"
+    assert Path(environment["transformers_path"]) == REPO_ROOT / "build" / "gpu-tree" / "src" / "transformers"
+    assert environment["arlow_config_is_arlow"] is True
+    assert not any(environment[f"{name}_version"].startswith("absent") for name in ("datasets", "torchdata"))
+    # the image's own environment is left as it was: its transformers is still 5.17.0, and it has no datasets
+    probe = (
+        "import transformers, importlib.util as u; print(transformers.__version__, u.find_spec('datasets') is None)"
+    )
+    assert subprocess.run([str(python), "-c", probe], capture_output=True, text=True).stdout.split() == [
+        "5.17.0",
+        "True",
+    ]
+    # without CUDA: a tiny bfloat16 training step of both models runs; the CUDA steps are reported as not run
+    assert steps["training"]["status"] == "passed" and training["device"] == "cpu" and training["arlow"]["loss"] > 0
+    not_run = {name for name, step in steps.items() if step["status"] == "not run: no CUDA"}
+    assert {"loss", "decoding", "tests: attention backends", "pretraining demo"} <= not_run
+    assert (tmp_path / "gpu-report.md").is_file() and (tmp_path / "gpu-check.log").is_file()
 
 
 def test_step_limits_fit_the_machines_ten_minute_command_limit():
