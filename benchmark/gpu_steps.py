@@ -42,14 +42,8 @@ import torch.nn.functional as F  # noqa: E402
 
 H200_DATASHEET_BF16_TFLOPS = 989.0  # dense bfloat16, NVIDIA's H100/H200 SXM datasheet
 # About 1B parameters with the seed's vocabulary; the same hyperparameters for both models
-SIZE_1B = {
-    "vocab_size": 131072,
-    "hidden_size": 2048,
-    "intermediate_size": 5632,
-    "num_hidden_layers": 16,
-    "num_attention_heads": 16,
-    "num_key_value_heads": 4,
-}
+SIZE_1B = {"vocab_size": 131072, "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 16}
+SIZE_1B.update(num_attention_heads=16, num_key_value_heads=4)
 SIZE_TINY = {**SIZE_1B, "vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2}
 SEQUENCE_LENGTH, BATCH_SIZE = 2048, 8
 LOSS_VOCAB, LOSS_HIDDEN, LOSS_TOKENS = 131072, 2304, 8192
