@@ -117,7 +117,7 @@ def plan(python: str, work: Path = WORK_DIR) -> list[Step]:
 
 
 def bundle(dest: Path = BUNDLE_DIR, python: str = sys.executable) -> dict:
-    """Writes the bundle (sdist + wheels) into `dest`; returns its manifest (file names and sizes)."""
+    """Writes the bundle (sdist + wheels) into `dest`; returns its size in bytes."""
     wheels = dest / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     shutil.copy2(fetch_sdist(), dest / SDIST_NAME)
@@ -126,10 +126,7 @@ def bundle(dest: Path = BUNDLE_DIR, python: str = sys.executable) -> dict:
     device += [option for platform in DEVICE_PLATFORMS for option in ("--platform", platform)]
     subprocess.run([*download, *device, *BUNDLED_PACKAGES], check=True)
     subprocess.run([*download, *BUNDLED_PACKAGES], check=True)
-    files = {str(path.relative_to(dest)): path.stat().st_size for path in sorted(dest.rglob("*")) if path.is_file()}
-    manifest = {"files": files, "total_bytes": sum(files.values()), "packages": list(BUNDLED_PACKAGES)}
-    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return manifest
+    return sum(path.stat().st_size for path in dest.rglob("*") if path.is_file())
 
 
 def install(bundle_dir: Path = BUNDLE_DIR, python: str = sys.executable) -> None:
@@ -144,10 +141,6 @@ def install(bundle_dir: Path = BUNDLE_DIR, python: str = sys.executable) -> None
     pip = [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile", "--upgrade"]
     pip += ["--find-links", str(bundle_dir / "wheels"), "--target", str(GPU_SITE), *names]
     subprocess.run(pip, check=True, env={**os.environ, "PIP_NO_INDEX": "1"})
-
-
-def step_environment(python_path: str) -> dict:
-    return {**os.environ, "PYTHONPATH": python_path, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def run_step(step: Step, env: dict, log) -> dict:
@@ -250,7 +243,7 @@ def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
         "steps": [{"name": s.name, "status": "pending", "limit": s.limit_seconds} for s in steps],
     }
     write_report(out, report)
-    env = step_environment(python_path)
+    env = {**os.environ, "PYTHONPATH": python_path, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     flash_attn_present = False
     for step, entry in zip(steps, report["steps"]):
         if step.needs_cuda and not cuda:
@@ -272,11 +265,6 @@ def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
     return int(any(e["status"].startswith(("failed", "timed out")) for e in report["steps"]))
 
 
-def cuda_available(python: str, python_path: str) -> bool:
-    probe = [python, "-c", "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"]
-    return subprocess.run(probe, env=step_environment(python_path)).returncode == 0
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("bundle", "install", "run"))
@@ -284,15 +272,16 @@ def main(argv=None) -> int:
     parser.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR)
     args = parser.parse_args(argv)
     if args.command == "bundle":
-        manifest = bundle(args.bundle_dir)
-        print(f"Wrote {args.bundle_dir}: {len(manifest['files'])} files, {manifest['total_bytes'] / 2**20:.1f} MiB")
+        print(f"Wrote {args.bundle_dir}: {bundle(args.bundle_dir) / 2**20:.1f} MiB")
         return 0
     if args.command == "install":
         install(args.bundle_dir)
         return 0
     python_path = os.pathsep.join([str(GPU_TREE / "src"), str(GPU_SITE)])
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    return run(args.out.resolve(), plan(sys.executable), python_path, cuda_available(sys.executable, python_path))
+    import torch  # the image's, which the steps use too
+
+    return run(args.out.resolve(), plan(sys.executable), python_path, torch.cuda.is_available())
 
 
 if __name__ == "__main__":

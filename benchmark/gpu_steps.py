@@ -166,13 +166,17 @@ def training(timed_steps: int = 6) -> dict:
     for name, model in models.items():
         seconds = statistics.median(times[name])
         tflops = training_flops_per_token(model, sequence_length) * tokens / seconds / 1e12
-        row = {"step_seconds": seconds, "tokens_per_s": tokens / seconds, "loss": losses[name], "tflops": tflops}
-        row["parameters"] = sum(p.numel() for p in model.parameters())
+        result[name] = {
+            "step_seconds": seconds,
+            "tokens_per_s": tokens / seconds,
+            "loss": losses[name],
+            "tflops": tflops,
+        }
+        result[name]["parameters"] = sum(p.numel() for p in model.parameters())
         if cuda:
-            row["mfu_datasheet"] = tflops / H200_DATASHEET_BF16_TFLOPS
-            row["mfu_measured_matmul"] = tflops / result["matmul_tflops_measured"]
-            row["peak_memory_gib"] = peaks[name]
-        result[name] = row
+            matmul, datasheet = result["matmul_tflops_measured"], H200_DATASHEET_BF16_TFLOPS
+            result[name].update(mfu_datasheet=tflops / datasheet, mfu_measured_matmul=tflops / matmul)
+            result[name]["peak_memory_gib"] = peaks[name]
     result["arlow_over_llama_tokens_per_s"] = result["arlow"]["tokens_per_s"] / result["llama"]["tokens_per_s"]
     if cuda:
         result["arlow_over_llama_peak_memory"] = peaks["arlow"] / peaks["llama"]
