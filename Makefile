@@ -75,7 +75,7 @@ test-project: setup
 	$(call run_pytest,tests/repo_utils examples)
 
 # `pip install .` into a clean virtual environment holding only torch, then imports, Auto classes, uninstall; in the
-# same environment, the Llama export loaded by the plain transformers release from PyPI (utils/verify_llama_export.py).
+# same environment, the Llama export loaded by the plain transformers release from PyPI (one script for both).
 test-install: $(VENV)/bin/python
 	$(PY) utils/verify_user_install.py --torch-spec "$(TORCH_SPEC)"
 
