@@ -32,6 +32,7 @@ kept off while timing (as `timeit`), a warm-up run before each measurement (`blo
 """
 
 import collections
+import functools
 import re
 import statistics
 import sys
@@ -65,15 +66,10 @@ def build(name: str, size: str, args, cross_attention: bool = False, seed: int =
     """Llama (`name` "llama", or a copy) or Arlow with the chunked loss applied; every differing default set alike."""
     torch.manual_seed(seed)
     vocab, hidden, intermediate, layers, heads = MODEL_SIZES[size]
-    kwargs = {
-        "vocab_size": vocab,
-        "hidden_size": hidden,
-        "intermediate_size": intermediate,
-        "num_hidden_layers": layers,
-    }
-    kwargs.update(num_attention_heads=heads, num_key_value_heads=4 if size == "1b" else heads // 2, rms_norm_eps=1e-6)
-    kwargs.update(max_position_embeddings=args.max_positions, attention_dropout=0.0, tie_word_embeddings=True)
-    kwargs.update(rope_parameters={"rope_type": "default", "rope_theta": 1e5}, pad_token_id=0, bos_token_id=1)
+    kwargs = {"vocab_size": vocab, "hidden_size": hidden, "intermediate_size": intermediate, "pad_token_id": 0}
+    kwargs.update(num_hidden_layers=layers, num_attention_heads=heads, rms_norm_eps=1e-6, tie_word_embeddings=True)
+    kwargs.update(num_key_value_heads=4 if size == "1b" else heads // 2, max_position_embeddings=args.max_positions)
+    kwargs.update(rope_parameters={"rope_type": "default", "rope_theta": 1e5}, attention_dropout=0.0, bos_token_id=1)
     config = ArlowConfig(**kwargs, cross_attention=cross_attention) if name == "arlow" else LlamaConfig(**kwargs)
     model_class = ArlowForCausalLM if name == "arlow" else LlamaForCausalLM
     # `_from_config` checks the attention backend: a missing flash-attn package fails here, with transformers' message
@@ -158,18 +154,9 @@ def interleaved(cases: dict, rounds: int, label: str, sub_label: str, min_run_ti
     Returns `{name: [Measurement per round]}`; a case with a `clocks` entry gets its clock's decoding-step times of
     the last call instead of the call's time.
     """
-    threads, measured = torch.get_num_threads(), {name: [] for name in cases}
-    timers = {
-        name: Timer(
-            "case()",
-            globals={"case": case},
-            label=label,
-            sub_label=sub_label,
-            description=str(name),
-            num_threads=threads,
-        )
-        for name, case in cases.items()
-    }
+    measured, threads = {name: [] for name in cases}, torch.get_num_threads()
+    timer = functools.partial(Timer, "case()", label=label, sub_label=sub_label, num_threads=threads)
+    timers = {name: timer(globals={"case": case}, description=str(name)) for name, case in cases.items()}
     for case in cases.values():
         case()
     for index in range(rounds):

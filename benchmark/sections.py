@@ -18,6 +18,7 @@ tabulates. Ratios are "Arlow/Llama" (higher is better for throughput) and "A/A" 
 against Llama: what the machine's noise alone does to a ratio in the same run).
 """
 
+import functools
 from pydoc_data.topics import topics
 
 import numpy as np
@@ -54,15 +55,10 @@ MIB = 2**20
 def mfu(args, results):
     """The peak `torch.mm` rate (square matrices, 2 n^3 operations), best median over the sizes; MFU divides by it."""
     rows, measurements = [], []
+    mm = functools.partial(Timer, "torch.mm(a, b)", label="torch.mm", description=args.dtype)  # `torch` is a global
     for n in args.matmul_sizes:
         a, b = (torch.randn(n, n).to(args.device, getattr(torch, args.dtype)) for _ in range(2))
-        timer = Timer(
-            "torch.mm(a, b)",
-            globals={"torch": torch, "a": a, "b": b},
-            label="torch.mm",
-            sub_label=str(n),
-            description=args.dtype,
-        )
+        timer = mm(globals={"a": a, "b": b}, sub_label=str(n))
         measurements.append(timer.blocked_autorange(min_run_time=args.matmul_seconds))
         rows.append({"size": n, "GFLOP/s": 2 * n**3 / measurements[-1].median / 1e9})
     return rows, measurements
@@ -97,9 +93,8 @@ def training(args, results):
             ids = token_ids(vocab, batch, seq, args.device)
             steps = {name: training_step(models[name], optimizers[name], ids, name) for name in TIMED}
             times = interleaved(steps, args.reps, "training step", f"{size} {seq}x{batch}", args.min_run_time)
-            row = _compared(
-                {"size": size, "params M": parameters / 1e6, "seq": seq, "batch": batch}, times, seq * batch
-            )
+            row = {"size": size, "params M": parameters / 1e6, "seq": seq, "batch": batch}
+            row = _compared(row, times, seq * batch)
             if peak:
                 row.update({f"MFU {n}": 6 * parameters * row[f"{n} tok/s"] / peak / 1e9 for n in TIMED[:2]})
             rows.append({**row, "operators": len(operators)})
@@ -167,12 +162,8 @@ def cross_attention(args, results):
     cached), and "re-projection" times what each decoding step would pay again without that cache.
     """
     model = build("arlow", args.cross_size, args, cross_attention=True)
-    layers, seq, vocab, hidden = (
-        model.model.layers,
-        args.cross_seq_len,
-        model.config.vocab_size,
-        model.config.hidden_size,
-    )
+    layers, seq = model.model.layers, args.cross_seq_len
+    vocab, hidden = model.config.vocab_size, model.config.hidden_size
     batch, optimizer = max(1, args.tokens_per_step // seq), make_optimizer(model, args.device)
     ids, prompt = token_ids(vocab, batch, seq, args.device), token_ids(vocab, 1, args.prompt_len, args.device)
     states, train, decode, clocks = {}, {}, {}, {}
@@ -181,10 +172,8 @@ def cross_attention(args, results):
             encoded = torch.randn(rows, length, hidden, generator=torch.Generator().manual_seed(length))
             states[rows, length] = encoded.to(args.device, getattr(torch, args.dtype)) if length else None
         train[length] = training_step(model, optimizer, ids, encoder_hidden_states=states[batch, length])
-        clocks[length] = StepClock(args.device)
-        decode[length] = generate_call(
-            model, prompt, args, clock=clocks[length], encoder_hidden_states=states[1, length]
-        )
+        clocks[length] = clock = StepClock(args.device)
+        decode[length] = generate_call(model, prompt, args, clock=clock, encoder_hidden_states=states[1, length])
     train = interleaved(train, args.reps, "cross-attention training step", f"{seq}x{batch}", args.min_run_time)
     decode = interleaved(decode, args.decode_reps, "cross-attention decoding step", "", clocks=clocks)
     rows = []
@@ -203,10 +192,8 @@ def cross_attention(args, results):
         reprojection = Timer("project()", globals={"project": project}).blocked_autorange(min_run_time=0.2).median
         row = {"encoder length": length, "training on/off": paired_ratio(train[0], train[length])}
         row["decoding ms/token"], row["off ms/token"] = (1000 * merged(decode[n]).median for n in (length, 0))
-        row["key projections per layer and generate"], row["re-projection ms"] = (
-            len(counted) / len(layers),
-            1000 * reprojection,
-        )
+        row["key projections per layer and generate"] = len(counted) / len(layers)
+        row["re-projection ms"] = 1000 * reprojection
         rows.append(row)
     for key in ("decoding ms/token", "re-projection ms"):  # least-squares slopes, ms per 1000 encoder tokens
         fit = np.polyfit(np.array(args.encoder_lens) / 1000, [row[key] for row in rows], 1) if len(rows) > 1 else [0]
@@ -230,11 +217,9 @@ def tokenizer(args, results):
     trainer = trainers.BpeTrainer(vocab_size=size, special_tokens=list(arlow.all_special_tokens), **options)
     plain.train_from_iterator(texts, trainer=trainer)
     bos, pipeline, with_bos, copy = arlow.bos_token, *(Tokenizer.from_str(plain.to_str()) for _ in range(3))
-    for backend in (pipeline, with_bos):
-        template = {"single": f"{bos} $A", "pair": f"{bos} $A {bos} $B:1"}
-        backend.post_processor = processors.TemplateProcessing(
-            **template, special_tokens=[(bos, plain.token_to_id(bos))]
-        )
+    special_tokens = [(bos, plain.token_to_id(bos))]
+    for backend in (pipeline, with_bos):  # the single and pair templates, then the special tokens
+        backend.post_processor = processors.TemplateProcessing(f"{bos} $A", f"{bos} $A {bos} $B:1", special_tokens)
     pipeline.pre_tokenizer = arlow.backend_tokenizer.pre_tokenizer
     backends = {"Arlow backend": arlow.backend_tokenizer, "plain in Arlow's pipeline": pipeline}
     backends.update({"plain + BOS template": with_bos, "plain": plain, "plain copy (A/A)": copy})
@@ -244,11 +229,8 @@ def tokenizer(args, results):
     times = interleaved(cases, args.tokenizer_reps, "tokenizer", f"{len(texts)} texts", args.tokenizer_seconds)
     text_bytes, rows = sum(len(text.encode()) for text in texts), []
     for name, call in cases.items():
-        row = {
-            "tokenizer": name,
-            "MiB/s": text_bytes / merged(times[name]).median / MIB,
-            "tokens": sum(map(len, call())),
-        }
+        row = {"tokenizer": name, "MiB/s": text_bytes / merged(times[name]).median / MIB}
+        row["tokens"] = sum(map(len, call()))
         row["Arlow backend/this"] = paired_ratio(times[name], times["Arlow backend"])
         row["this/plain"] = paired_ratio(times["plain"], times[name])
         rows.append({**row, "vocabulary": len(arlow) if "Arlow" in name else plain.get_vocab_size()})
@@ -272,9 +254,8 @@ def loss_operator(args, results):
         h, y = h.requires_grad_(), torch.randint(0, vocab, (tokens,), generator=generator).to(args.device)
 
         def torch_operator(**options):
-            return (
-                lambda: lce(h, w, y, reduction="sum", options=torch.nn.LinearCrossEntropyOptions(**options)) / tokens
-            )
+            options = torch.nn.LinearCrossEntropyOptions(**options)
+            return lambda: lce(h, w, y, reduction="sum", options=options) / tokens
 
         losses = {"arlow": lambda: chunked_causal_lm_loss(h, w, shift_labels=y), "torch auto": torch_operator()}
         losses["full logits"] = lambda: torch.nn.functional.cross_entropy((h @ w.T).float(), y)
