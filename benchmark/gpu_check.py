@@ -116,7 +116,7 @@ def plan(python: str, work: Path = WORK_DIR) -> list[Step]:
     ]
 
 
-def bundle(dest: Path = BUNDLE_DIR, python: str = sys.executable) -> dict:
+def bundle(dest: Path = BUNDLE_DIR, python: str = sys.executable) -> int:
     """Writes the bundle (sdist + wheels) into `dest`; returns its size in bytes."""
     wheels = dest / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,9 @@ def streamed_outcomes(output: str) -> list[tuple[str, str]]:
     path::Class::test`), as they stream: a step stopped at its time limit still counts the tests it finished. (On the
     H200 these counts matched pytest's own summary line, which its JUnit file does not where subtests skip.)"""
     labels = {"PASSED": "passed", "FAILED": "failed", "ERROR": "failed", "SKIPPED": "skipped"}
-    return [(name, labels[word]) for word, name in re.findall(r"\b(PASSED|FAILED|ERROR|SKIPPED) \S+::(\w+)", output)]
+    # keyed by node id: a test reported twice (a summary line, an error in teardown) counts once, with its last outcome
+    found = {node: labels[word] for word, node in re.findall(r"\b(PASSED|FAILED|ERROR|SKIPPED) (\S+::\S+)", output)}
+    return [(node.split("::")[-1], outcome) for node, outcome in found.items()]
 
 
 def test_summary(outcomes: list[tuple[str, str]], flash_attn_present: bool) -> dict:

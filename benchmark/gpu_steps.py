@@ -208,8 +208,8 @@ def host_syncs(function) -> list[str]:
 
 def loss(device: str = "cuda", tokens: int = LOSS_TOKENS, vocab: int = LOSS_VOCAB, width: int = LOSS_HIDDEN) -> dict:
     """The memory-saving loss against full logits and `torch.nn.functional.linear_cross_entropy` (where this torch
-    has it) at the seed's vocabulary: forward + backward time, peak memory above the inputs (CUDA), and the error of the
-    loss and of both gradients against a float32 full-logits reference."""
+    has it) at the seed's vocabulary: forward + backward time, peak memory above the inputs (CUDA), and the error of
+    the loss and of both gradients against a float32 full-logits reference."""
     from arlow_chunked_loss import chunked_causal_lm_loss
 
     cuda = device == "cuda"
