@@ -268,9 +268,10 @@ def decoding(
     result = {"new_tokens": new_tokens, "prompt_length": prompt_length, "batch_size": 1, "rounds": rounds}
     arguments = {"max_new_tokens": new_tokens, "min_new_tokens": new_tokens, "do_sample": False, "pad_token_id": 0}
     seconds = {name: [] for name in models}
+    for model in models.values():
+        model.to(torch.bfloat16).eval()
     for round_index in range(rounds + 1):
         for name, model in models.items():
-            model.to(torch.bfloat16).eval()
             _sync()
             start = time.perf_counter()
             model.generate(prompt, **arguments)
