@@ -97,10 +97,10 @@ bench-quick: setup
 GPU_PYTHON ?= python3
 OUT ?= build/gpu-report
 gpu-bundle:
-	$(PYTHON) benchmark/gpu_check.py bundle
+	$(PYTHON) utils/gpu_check.py bundle
 
 gpu-check:
-	$(GPU_PYTHON) benchmark/gpu_check.py run --out $(OUT)
+	$(GPU_PYTHON) utils/gpu_check.py run --out $(OUT)
 
 upstream-patch: setup
 	$(PY) utils/integrated_tree.py patch

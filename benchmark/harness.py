@@ -37,6 +37,7 @@ import re
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -55,7 +56,7 @@ from arlow_chunked_loss import apply_chunked_loss, chunked_causal_lm_loss  # noq
 MODEL_SIZES = {
     **{"tiny": (512, 64, 176, 2, 4), "mini": (4096, 128, 344, 4, 4), "small": (8192, 256, 688, 4, 4)},
     **{"medium": (16384, 512, 1376, 8, 8), "user512": (8192, 512, 1376, 6, 8), "ratio57": (14592, 256, 688, 4, 4)},
-    "1b": (32768, 2304, 9216, 16, 12),  # GPU mode: the default's width and head dim (192), 1.3B parameters
+    "1b": (131072, 2048, 5632, 16, 16),  # GPU: 0.99B parameters at the seed's vocabulary
 }  # user512: the shape users train on CPU, at their batch; ratio57: small at the default's vocab/hidden (131072/2304)
 TRAINING_BATCHES = {"user512": [(256, 4)]}  # (sequence length, sequences) instead of every `seq_lens` entry
 TRAINING_KWARGS = {"arlow": {"skip_logits": True}}  # what each model's training forward gets besides the labels
@@ -72,9 +73,11 @@ def build(name: str, size: str, args, cross_attention: bool = False, seed: int =
     kwargs.update(rope_parameters={"rope_type": "default", "rope_theta": 1e5}, attention_dropout=0.0, bos_token_id=1)
     config = ArlowConfig(**kwargs, cross_attention=cross_attention) if name == "arlow" else LlamaConfig(**kwargs)
     model_class = ArlowForCausalLM if name == "arlow" else LlamaForCausalLM
+    dtype = torch.float32 if args.autocast else getattr(torch, args.dtype)  # autocast: float32 weights, as the Trainer
     # `_from_config` checks the attention backend: a missing flash-attn package fails here, with transformers' message
-    model = model_class._from_config(config, attn_implementation=args.attn, dtype=getattr(torch, args.dtype))
-    return (apply_chunked_loss(model) if name == "arlow" else model).to(args.device)
+    with torch.device(args.device):  # initialised where it runs: a 1B model's float32 init on the CPU takes a minute
+        model = model_class._from_config(config, attn_implementation=args.attn, dtype=dtype)
+    return apply_chunked_loss(model) if name == "arlow" else model
 
 
 def build_pair(size: str, args, with_control: bool = False) -> dict:
@@ -106,17 +109,44 @@ def make_optimizer(model, device: str) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=True if device == "cuda" else None)
 
 
-def training_step(model, optimizer, input_ids: torch.Tensor, name: str = "", **model_kwargs):
-    """A closure: forward with labels (the language-modelling loss), backward, AdamW step, gradients set to None."""
+def training_step(args, model, optimizer, input_ids: torch.Tensor, name: str = "", **model_kwargs):
+    """A closure: forward with labels (the language-modelling loss; with `args.autocast` under autocast to
+    `args.dtype`, as the Trainer's `--bf16`), backward, AdamW step, gradients set to None."""
     model_kwargs.update(TRAINING_KWARGS.get(name, {}))
+    autocast = torch.autocast(args.device, getattr(torch, args.dtype), enabled=args.autocast)
     model.train()
 
     def step():
-        model(input_ids=input_ids, labels=input_ids, **model_kwargs).loss.backward()
+        with autocast:
+            loss = model(input_ids=input_ids, labels=input_ids, **model_kwargs).loss
+        loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
     return step
+
+
+def training_flops_per_token(config, parameters: int, sequence_length: int) -> float:
+    """PaLM's estimate (appendix B): 6 x parameters + 12 x layers x hidden size x sequence length (the attention
+    scores, without causal halving)."""
+    return 6 * parameters + 12 * config.num_hidden_layers * config.hidden_size * sequence_length
+
+
+def host_syncs(call) -> list:
+    """The host-device synchronisations of `call()` on CUDA, as the file:line each came from (the sync debug mode
+    warns once for each). An empty call primes the mode first: on the H200 its first use counted one sync more."""
+    places = []
+    for function in (lambda: None, call):
+        torch.cuda.synchronize()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                function()
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        places = [f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message).lower()]
+    return places
 
 
 def set_checkpointing(model, enabled: bool) -> None:
@@ -227,17 +257,21 @@ def cpu_step_peak_bytes(step) -> int:
     return peak
 
 
+def step_peak_bytes(step, device: str) -> int:
+    """The most bytes allocated at once during `step()` above what was live before: on CPU replayed from profiler
+    events, on CUDA `max_memory_allocated`."""
+    if device != "cuda":
+        return cpu_step_peak_bytes(step)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - before
+
+
 def step_memory(model, optimizer, step, device: str) -> dict:
-    if device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        step()
-        torch.cuda.synchronize()
-        above = torch.cuda.max_memory_allocated() - before
-    else:
-        above = cpu_step_peak_bytes(step)
-    held = held_bytes(model, optimizer)
+    above, held = step_peak_bytes(step, device), held_bytes(model, optimizer)
     return {"held_bytes": held, "above_held_bytes": above, "peak_bytes": held + above}
 
 

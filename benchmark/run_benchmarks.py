@@ -87,7 +87,7 @@ PRESETS = {
     "cuda": {
         **{"sizes": ["medium", "1b"], "seq_lens": [128, 256, 512, 1024, 2048, 4096], "tokens_per_step": 16384},
         **{"memory_sizes": ["1b"], "reps": 6, "min_run_time": 0.5, "decode_sizes": ["medium", "1b"], "decode_reps": 6},
-        **{"new_tokens": 128},
+        **{"new_tokens": 128, "loss_shapes": ["seed"]},
         **{"compile_sizes": ["medium", "1b"], "cross_size": "1b", "cross_seq_len": 1024},
         **{"encoder_lens": [256, 1024, 4096, 16384], "matmul_sizes": [4096, 8192, 16384]},
     },
@@ -125,7 +125,14 @@ class BenchArguments:
         "every section (training, memory, decoding)."})  # fmt: skip
     seq_lens: list[int] | None = field(default=None, metadata={"help": "Training sequence lengths."})
     tokens_per_step: int | None = field(default=None, metadata={"help": "Tokens in a training batch."})
+    autocast: bool = field(default=False, metadata={"help": "Training with float32 weights, computing in `dtype` "
+        "under autocast (the Trainer's --bf16), instead of weights in `dtype`."})  # fmt: skip
+    peak_tflops: float | None = field(default=None, metadata={"help": "The device's datasheet rate in `dtype` (H200 "
+        "dense bfloat16: 989): MFU against it too, besides against the measured matmul rate."})  # fmt: skip
+    compile: bool = field(default=True, metadata={"help": "Also decode `compile_sizes` under torch.compile."})
     reps: int | None = field(default=None, metadata={"help": "Interleaved rounds of each training case."})
+    decode_reps: int | None = field(default=None, metadata={"help": "Interleaved rounds of each decoding case."})
+    new_tokens: int | None = field(default=None, metadata={"help": "Tokens generated per decoding call."})
     threads: int | None = field(default=None, metadata={"help": "torch threads. On CPU 1 by default: on busy "
         "cores, threads waiting for each other at every operator made steps 2.5-3.5x slower and erratic."})  # fmt: skip
     output_dir: str | None = None
@@ -137,6 +144,7 @@ class BenchArguments:
         for name, value in {**PRESETS["cpu"], **PRESETS["quick" if self.quick else self.device]}.items():
             setattr(self, name, value if getattr(self, name, None) is None else getattr(self, name))
         self.dtype = self.dtype or ("bfloat16" if self.device == "cuda" else "float32")
+        self.compile_sizes = self.compile_sizes if self.compile else []
         self.max_positions = max(*self.seq_lens, self.cross_seq_len, self.prompt_len + self.new_tokens)
         too_long = [seq for seq in self.seq_lens if seq > self.tokens_per_step]
         if too_long or self.reps < 1:

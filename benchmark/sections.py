@@ -29,9 +29,9 @@ from harness import (
     build,
     build_pair,
     chunked_causal_lm_loss,
-    cpu_step_peak_bytes,
     create_optimizer_state,
     generate_call,
+    host_syncs,
     interleaved,
     make_optimizer,
     merged,
@@ -39,7 +39,9 @@ from harness import (
     paired_ratio,
     set_checkpointing,
     step_memory,
+    step_peak_bytes,
     token_ids,
+    training_flops_per_token,
     training_step,
 )
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -88,15 +90,22 @@ def training(args, results):
         optimizers = {name: make_optimizer(models[name], args.device) for name in TIMED}
         parameters, vocab = sum(p.numel() for p in models["llama"].parameters()), models["llama"].config.vocab_size
         ids = token_ids(vocab, 1, shapes(size, args)[0][0], args.device)  # one profiled step each
-        operators = operator_difference(*(training_step(models[n], optimizers[n], ids, n) for n in TIMED[:2]))
+        operators = operator_difference(*(training_step(args, models[n], optimizers[n], ids, n) for n in TIMED[:2]))
         for seq, batch in shapes(size, args):
             ids = token_ids(vocab, batch, seq, args.device)
-            steps = {name: training_step(models[name], optimizers[name], ids, name) for name in TIMED}
+            steps = {name: training_step(args, models[name], optimizers[name], ids, name) for name in TIMED}
             times = interleaved(steps, args.reps, "training step", f"{size} {seq}x{batch}", args.min_run_time)
             row = {"size": size, "params M": parameters / 1e6, "seq": seq, "batch": batch}
             row = _compared(row, times, seq * batch)
-            if peak:
-                row.update({f"MFU {n}": 6 * parameters * row[f"{n} tok/s"] / peak / 1e9 for n in TIMED[:2]})
+            flops = training_flops_per_token(models["llama"].config, parameters, seq)
+            for name in TIMED[:2]:
+                row[f"TFLOP/s {name}"] = flops * row[f"{name} tok/s"] / 1e12
+                row.update({f"MFU {name}": 1e3 * row[f"TFLOP/s {name}"] / peak} if peak else {})
+                if args.peak_tflops:
+                    row[f"MFU datasheet {name}"] = row[f"TFLOP/s {name}"] / args.peak_tflops
+                if args.device == "cuda":
+                    places = host_syncs(steps[name])
+                    row.update({f"host syncs {name}": len(places), f"host sync places {name}": places})
             rows.append({**row, "operators": len(operators)})
             measurements += [merged(times[name]) for name in TIMED]
         rows[-len(shapes(size, args))]["operator counts [Llama, Arlow]"] = operators
@@ -118,7 +127,7 @@ def memory(args, results):
             ids, peaks = token_ids(models["llama"].config.vocab_size, batch, seq, args.device), {}
             for (name, model), ckpt in ((pair, ckpt) for ckpt in ("", " ckpt") for pair in models.items()):
                 set_checkpointing(model, bool(ckpt))
-                step = training_step(model, optimizers[name], ids, name)
+                step = training_step(args, model, optimizers[name], ids, name)
                 peaks[name + ckpt] = step_memory(model, optimizers[name], step, args.device)
                 set_checkpointing(model, False)
             row = {"size": size, "seq": seq, "batch": batch, "held MiB": peaks["arlow"]["held_bytes"] / MIB}
@@ -139,6 +148,8 @@ def decoding(args, results):
     rows, measurements = [], []
     for size in args.decode_sizes:
         models = build_pair(size, args, with_control=True)
+        for model in models.values():  # weights in `dtype` even with `--autocast`: a static cache needs one dtype
+            model.to(getattr(torch, args.dtype))
         prompt = token_ids(models["llama"].config.vocab_size, 1, args.prompt_len, args.device)
         for cache in ("dynamic", "static_compiled") if size in args.compile_sizes else ("dynamic",):
             clocks = {name: StepClock(args.device) for name in TIMED}
@@ -170,8 +181,8 @@ def cross_attention(args, results):
     for length in [0, *args.encoder_lens]:
         for rows in (batch, 1):
             encoded = torch.randn(rows, length, hidden, generator=torch.Generator().manual_seed(length))
-            states[rows, length] = encoded.to(args.device, getattr(torch, args.dtype)) if length else None
-        train[length] = training_step(model, optimizer, ids, encoder_hidden_states=states[batch, length])
+            states[rows, length] = encoded.to(args.device, model.dtype) if length else None
+        train[length] = training_step(args, model, optimizer, ids, encoder_hidden_states=states[batch, length])
         clocks[length] = clock = StepClock(args.device)
         decode[length] = generate_call(model, prompt, args, clock=clock, encoder_hidden_states=states[1, length])
     train = interleaved(train, args.reps, "cross-attention training step", f"{seq}x{batch}", args.min_run_time)
@@ -239,35 +250,52 @@ def tokenizer(args, results):
 
 def loss_operator(args, results):
     """
-    The loss alone (forward + backward of the output projection and cross-entropy) at the training shapes: Arlow's
-    chunked function against `torch.nn.functional.linear_cross_entropy` (its default chunking, "aspect_ratio", Arlow's
-    256 rows) and full logits. The measurement behind `arlow_chunked_loss.py`'s choice; not in the default sections.
+    The loss alone (forward + backward of the output projection and cross-entropy) at the training shapes, or at the
+    seed's width and vocabulary ("seed": 8192 tokens, 2304, 131072): Arlow's chunked function against full logits and,
+    where torch has it (2.12 on), `torch.nn.functional.linear_cross_entropy` (its default chunking, "aspect_ratio",
+    Arlow's 256 rows). Peak memory is above the inputs; errors are relative to float32 full logits (the loss, then the
+    gradients of the hidden states and of the weight). Behind `arlow_chunked_loss.py`'s choice; not a default section.
     """
-    rows, measurements, lce = [], [], torch.nn.functional.linear_cross_entropy
+    rows, measurements, functional = [], [], torch.nn.functional
     shapes = {"mini": (2048, 128, 4096), "small": (2048, 256, 8192), "medium": (2048, 512, 16384)}
-    shapes.update({"user512": (1024, 512, 8192), "ratio57": (2048, 256, 14592)})
+    shapes.update({"user512": (1024, 512, 8192), "ratio57": (2048, 256, 14592), "seed": (8192, 2304, 131072)})
     for name in args.loss_shapes:
         tokens, hidden, vocab = shapes[name]
         generator = torch.Generator().manual_seed(0)
-        h = torch.randn(tokens, hidden, generator=generator).to(args.device, getattr(torch, args.dtype))
-        w = (0.02 * torch.randn(vocab, hidden, generator=generator)).to(h).requires_grad_()
-        h, y = h.requires_grad_(), torch.randint(0, vocab, (tokens,), generator=generator).to(args.device)
+        h32 = torch.randn(tokens, hidden, generator=generator).to(args.device).requires_grad_()
+        w32 = (0.02 * torch.randn(vocab, hidden, generator=generator)).to(args.device).requires_grad_()
+        h, w = (t.detach().to(getattr(torch, args.dtype)).requires_grad_() for t in (h32, w32))
+        y = torch.randint(0, vocab, (tokens,), generator=generator).to(args.device)
+
+        def full(h, w):
+            return functional.cross_entropy((h @ w.T).float(), y)
+
+        def gradients(loss, inputs=(h, w)):
+            value = loss()
+            return [value.detach(), *torch.autograd.grad(value, inputs)]
 
         def torch_operator(**options):
             options = torch.nn.LinearCrossEntropyOptions(**options)
-            return lambda: lce(h, w, y, reduction="sum", options=options) / tokens
+            return lambda: functional.linear_cross_entropy(h, w, y, reduction="sum", options=options) / tokens
 
-        losses = {"arlow": lambda: chunked_causal_lm_loss(h, w, shift_labels=y), "torch auto": torch_operator()}
-        losses["full logits"] = lambda: torch.nn.functional.cross_entropy((h @ w.T).float(), y)
-        losses["torch aspect_ratio"] = torch_operator(chunking_method="aspect_ratio", acc_policy="accurate")
-        losses["torch 256 rows"] = torch_operator(chunking_method=None, batch_chunk_size=256, acc_policy="accurate")
-        steps = {case: lambda loss=loss: torch.autograd.grad(loss(), (h, w)) for case, loss in losses.items()}
+        losses = {"arlow": lambda: chunked_causal_lm_loss(h, w, shift_labels=y), "full logits": lambda: full(h, w)}
+        if hasattr(functional, "linear_cross_entropy"):
+            losses["torch auto"] = torch_operator()
+            losses["torch aspect_ratio"] = torch_operator(chunking_method="aspect_ratio", acc_policy="accurate")
+            losses["torch 256 rows"] = torch_operator(
+                chunking_method=None, batch_chunk_size=256, acc_policy="accurate"
+            )
+        reference = gradients(lambda: full(h32, w32), (h32, w32))
+        steps = {case: lambda loss=loss: gradients(loss) for case, loss in losses.items()}
         times = interleaved(steps, args.reps, "loss forward + backward", f"{name} {tokens}x{hidden}, vocab {vocab}")
         for case, step in steps.items():
-            peak = cpu_step_peak_bytes(step) / MIB if args.device == "cpu" else float("nan")
-            rows.append({"shape": name, "loss": case, "time/Arlow's": paired_ratio(times[case], times["arlow"])})
-            rows[-1]["peak MiB"] = peak
-            print(rows[-1])
+            row = {"shape": name, "loss": case, "ms": 1e3 * merged(times[case]).median}
+            row["time/Arlow's"] = paired_ratio(times[case], times["arlow"])
+            row["peak MiB"] = step_peak_bytes(step, args.device) / MIB
+            for error, got, want in zip(("loss", "grad hidden", "grad weight"), step(), reference):
+                row[f"error {error}"] = ((got.float() - want).norm() / want.norm()).item()
+            rows.append(row)
+            print(row)
         measurements += [merged(m) for m in times.values()]
     return rows, measurements
 

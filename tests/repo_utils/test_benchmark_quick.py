@@ -47,7 +47,7 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     assert [(row["size"], row["seq"]) for row in results["training"]] == [("tiny", 32), ("tiny", 64)]
     for row in results["training"] + results["decoding"]:
         assert row["Arlow/Llama"] > 0 and row["A/A"] > 0 and row["llama_copy tok/s"] > 0
-    assert all(row["MFU arlow"] > 0 for row in results["training"])
+    assert all(row["MFU arlow"] > 0 and row["TFLOP/s arlow"] > 0 for row in results["training"])
     for row in results["memory"]:  # checkpointing keeps fewer activations, whatever the size
         assert row["arlow ckpt MiB"] < row["arlow MiB"] and row["llama ckpt MiB"] < row["llama MiB"]
         assert row["held MiB"] < row["arlow ckpt MiB"]
@@ -64,6 +64,8 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     losses = {row["loss"]: row for row in results["loss_operator"]}
     assert losses["arlow"]["time/Arlow's"] == 1 and losses["arlow"]["peak MiB"] < losses["full logits"]["peak MiB"]
     assert len(losses) == 5
+    # against float32 full logits, in float32: the chunked loss and its gradients agree to rounding
+    assert max(losses["arlow"][f"error {name}"] for name in ("loss", "grad hidden", "grad weight")) < 1e-5
     markdown = (tmp_path / "benchmark_cpu_float32_quick.md").read_text(encoding="utf-8")
     assert "## Targets" in markdown and "## cross_attention" in markdown and "Times are in" in markdown
     assert [(tmp_path / name).read_bytes()[:4] for name in results["plots"]] == [b"\x89PNG"] * 3
@@ -133,6 +135,8 @@ def test_options_take_the_presets_and_reject_bad_values():
     assert (
         cuda.dtype == "bfloat16" and cuda.memory_sizes == cuda.decode_sizes == ["medium"] and cuda.min_run_time == 0.5
     )
+    (gpu_check,) = parse(["--device", "cuda", "--sizes", "1b", "--no_compile", "--autocast"])
+    assert gpu_check.compile_sizes == [] and gpu_check.autocast and gpu_check.loss_shapes == ["seed"]
     with pytest.raises(SystemExit):
         parse(["--attn", "flash"])
     with pytest.raises(ValueError, match="tokens_per_step"):

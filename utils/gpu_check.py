@@ -14,8 +14,8 @@
 """
 Everything that needs a CUDA GPU, as one offline command for a lent GPU machine that has no network.
 
-    python benchmark/gpu_check.py bundle            # here, with PyPI: writes build/gpu-bundle/ (`make gpu-bundle`)
-    python3 benchmark/gpu_check.py run [--out DIR]  # there, with the image's python (`make gpu-check`)
+    python utils/gpu_check.py bundle            # here, with PyPI: writes build/gpu-bundle/ (`make gpu-bundle`)
+    python3 utils/gpu_check.py run [--out DIR]  # there, with the image's python (`make gpu-check`)
 
 `bundle` gathers what the image lacks: the pinned sdist and wheels of `BUNDLED_PACKAGES`, for the image's Python 3.12
 and for the interpreter running `bundle` (the rehearsal here installs the same files). `run` builds the integrated tree
@@ -40,11 +40,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from integrated_tree import SDIST_NAME, fetch_sdist
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "utils"))
-
-from integrated_tree import SDIST_NAME, fetch_sdist  # noqa: E402
+SCRIPT = str(Path(__file__).resolve())
 
 
 BUNDLE_DIR = REPO_ROOT / "build" / "gpu-bundle"
@@ -65,6 +65,7 @@ BUNDLED_PACKAGES = (
 DEVICE_PYTHON = "3.12"
 DEVICE_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 TOTAL_LIMIT_SECONDS = 480
+H200_DATASHEET_BF16_TFLOPS = 989  # dense bfloat16, NVIDIA's H100/H200 SXM datasheet
 ATTENTION_TESTS = "sdpa or flex or flash"
 OUTPUT_TAIL_CHARS = 3000
 
@@ -80,40 +81,70 @@ class Step:
     cwd: Path = REPO_ROOT
     env: dict = field(default_factory=dict)
     pytest: bool = False  # whether its output is pytest's, whose test outcomes the report counts
-    result: Path | None = None  # the JSON a measurement step writes
+    result: Path | None = None  # the folder a measurement step writes its JSON into
 
 
-def plan(python: str, work: Path = WORK_DIR) -> list[Step]:
+def plan(python: str, work: Path = WORK_DIR, cuda: bool = True) -> list[Step]:
     """The steps of `run`, in order (the first, the offline install, must pass for any other to run); their limits
-    add up to at most `TOTAL_LIMIT_SECONDS`. Step outputs go to `work`: the report folder holds only the report (the
-    GPU machine sends back at most 8 files)."""
-    steps_script = str(REPO_ROOT / "benchmark" / "gpu_steps.py")
+    add up to at most `TOTAL_LIMIT_SECONDS`. Each step writes its JSON into a folder of `work`: the report folder holds
+    only the report (the GPU machine sends back at most 8 files). The measurements are `run_benchmarks.py` sections;
+    without CUDA the training step is the quick preset's, in bfloat16."""
     pytest = [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rs", "--timeout", "120"]
     model_tests = "tests/models/arlow/test_modeling_arlow.py"
 
-    def measure(name, limit, needs_cuda=False):
-        result = work / f"{name}.json"
-        return Step(name, limit, [python, steps_script, name, "--result", str(result)], needs_cuda, result=result)
+    def measure(name, limit, options, needs_cuda=False):
+        folder = work / name.split(",")[0]
+        bench = [python, str(REPO_ROOT / "benchmark" / "run_benchmarks.py"), "--output_dir", str(folder)]
+        return Step(name, limit, [*bench, *options], needs_cuda, result=folder)
 
     def tests(name, limit, arguments, cwd=GPU_TREE, env=None):
         return Step(
             f"tests: {name}", limit, [*pytest, *arguments], needs_cuda=True, cwd=cwd, env=env or {}, pytest=True
         )
 
+    # bfloat16 under autocast, about 1B parameters at the seed's vocabulary, 8 sequences of 2048 tokens
+    training = ["--device", "cuda", "--autocast", "--peak_tflops", str(H200_DATASHEET_BF16_TFLOPS), "--sizes", "1b"]
+    training += ["--seq_lens", "2048", "--tokens_per_step", "16384", "--reps", "2"]
+    quick = ["--quick", "--autocast", "--dtype", "bfloat16", "--sections", "training"]
+    measured = [*training, "--sections", "mfu", "training", "memory", "loss_operator"] if cuda else quick
+    decoding = ["--device", "cuda", "--sizes", "1b", "--no_compile", "--decode_reps", "2", "--new_tokens", "64"]
     demo = REPO_ROOT / "examples" / "pytorch" / "language-modeling" / "run_demo.py"
     return [
-        Step("install", 15, [python, str(Path(__file__).resolve()), "install"]),
-        measure("environment", 25),
+        Step("install", 15, [python, SCRIPT, "install"]),
+        Step("environment", 25, [python, SCRIPT, "environment", "--out", str(work / "env")], result=work / "env"),
         tests("attention backends", 100, ["-n", "6", model_tests, "-k", ATTENTION_TESTS], env={"RUN_SLOW": "1"}),
         tests("other model tests", 125, ["-n", "14", model_tests, "-k", f"not ({ATTENTION_TESTS})"]),
         tests("chunked loss", 30, ["-n", "2", "examples/pytorch/test_arlow_chunked_loss.py"], cwd=REPO_ROOT),
-        measure("training", 50),
-        measure("loss", 25, needs_cuda=True),
-        measure("decoding", 50, needs_cuda=True),
+        measure("training, memory, loss", 80, measured),
+        measure("decoding", 55, [*decoding, "--sections", "decoding"], needs_cuda=True),
         Step(
-            "pretraining demo", 55, [python, str(demo), "--output_dir", str(work / "demo"), "--max_steps", "200"], True
+            "pretraining demo", 50, [python, str(demo), "--output_dir", str(work / "demo"), "--max_steps", "200"], True
         ),
     ]
+
+
+def environment() -> dict:
+    """The machine as `torch.utils.collect_env` describes it, the compute capability, which optional packages import,
+    and proof that the transformers imported is the integrated tree's, with Arlow in it."""
+    import torch
+    from torch.utils.collect_env import get_env_info
+
+    import transformers
+    from transformers import ArlowConfig, AutoConfig
+
+    keys = ("nvidia_gpu_models", "nvidia_driver_version", "cuda_runtime_version", "cudnn_version", "torch_version")
+    result = {key: getattr(get_env_info(), key) for key in (*keys, "python_version")}
+    result.update(torch_cuda_build=torch.version.cuda, transformers=transformers.__version__)
+    result["transformers_path"] = str(Path(transformers.__file__).parent)
+    result["arlow_config_is_arlow"] = isinstance(AutoConfig.for_model("arlowgpt"), ArlowConfig)
+    if torch.cuda.is_available():
+        result["compute_capability"] = ".".join(map(str, torch.cuda.get_device_capability(0)))
+    for package in ("flash_attn", "flash_attn_interface", "datasets", "torchdata", "parameterized", "accelerate"):
+        try:
+            result[f"{package}_version"] = getattr(__import__(package), "__version__", "importable")
+        except ImportError as error:
+            result[f"{package}_version"] = f"absent ({error})"
+    return result
 
 
 def bundle(dest: Path = BUNDLE_DIR, python: str = sys.executable) -> int:
@@ -254,14 +285,17 @@ def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
             entry["status"] = f"not run: {steps[0].name} did not pass"
         else:
             if step.result is not None:
-                step.result.unlink(missing_ok=True)
+                shutil.rmtree(step.result, ignore_errors=True)
             entry.update(run_step(step, env, log))
             output = entry.pop("output")
             if step.pytest:
                 entry["tests"] = test_summary(streamed_outcomes(output), flash_attn_present)
-            if step.result is not None and step.result.is_file():
-                entry["results"] = json.loads(step.result.read_text(encoding="utf-8"))
-                flash_attn_present |= "absent" not in str(entry["results"].get("flash_attn_version", "absent"))
+            for path in sorted(step.result.glob("*.json")) if step.result else []:
+                entry["results"] = results = json.loads(path.read_text(encoding="utf-8"))
+                if "arguments" in results:  # a benchmark's: its sections and targets, not its options and machine
+                    keep = ("errors", "targets", *results["arguments"]["sections"])
+                    entry["results"] = {key: results[key] for key in keep if key in results}
+                flash_attn_present |= "absent" not in str(results.get("flash_attn_version", "absent"))
         write_report(out, report)
     log_file.close()
     return int(any(e["status"].startswith(("failed", "timed out")) for e in report["steps"]))
@@ -269,7 +303,8 @@ def run(out: Path, steps: list[Step], python_path: str, cuda: bool) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("bundle", "install", "run"))
+    parser.add_argument("command", choices=("bundle", "install", "environment", "run"))
+    parser.add_argument("--steps", nargs="+", help="run only these steps of `plan` (after the install), by name")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or REPO_ROOT / "build" / "gpu-report"))
     parser.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR)
     args = parser.parse_args(argv)
@@ -279,11 +314,17 @@ def main(argv=None) -> int:
     if args.command == "install":
         install(args.bundle_dir)
         return 0
+    if args.command == "environment":
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "environment.json").write_text(json.dumps(environment(), indent=2), encoding="utf-8")
+        return 0
     python_path = os.pathsep.join([str(GPU_TREE / "src"), str(GPU_SITE)])
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     import torch  # the image's, which the steps use too
 
-    return run(args.out.resolve(), plan(sys.executable), python_path, torch.cuda.is_available())
+    steps = plan(sys.executable, cuda=torch.cuda.is_available())
+    steps = [step for step in steps if step is steps[0] or not args.steps or step.name in args.steps]
+    return run(args.out.resolve(), steps, python_path, torch.cuda.is_available())
 
 
 if __name__ == "__main__":
