@@ -29,6 +29,7 @@ timing (memory, ratios, counts), and the plots people look at; `harness.py` says
 """
 
 import datetime
+import gc
 import inspect
 import json
 import math
@@ -275,6 +276,7 @@ def main(argv=None) -> int:
         except Exception as error:  # a failing section is reported, the others still run
             traceback.print_exc()
             results["errors"][section] = f"{type(error).__name__}: {error}"
+        gc.collect()  # the section's models, before the next one builds its own (1B models on a GPU)
     results.update(wall_s=time.perf_counter() - start, load_end=load(), targets=evaluate_targets(results))
     stem = f"benchmark_{args.device}_{args.dtype}" + f"_{args.attn}" * (args.device == "cuda") + "_quick" * args.quick
     directory = Path(args.output_dir or REPO_ROOT / ("build/benchmark-quick" if args.quick else "benchmark/results"))
