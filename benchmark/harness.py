@@ -157,15 +157,17 @@ def set_checkpointing(model, enabled: bool) -> None:
         model.activation_checkpointing_disable()
 
 
-def generate_call(model, prompt_ids, args, cache: str = "dynamic", clock=None, **kwargs):
-    """A closure: greedy generation of exactly `args.new_tokens` tokens, `clock` (a stopping criterion) noting each."""
+def generate_call(model, prompt_ids, args, cache: str = "dynamic", clock=None, new_tokens=None, **kwargs):
+    """A closure: greedy generation of exactly `new_tokens` (default `args.new_tokens`) tokens, `clock` (a stopping
+    criterion) noting each."""
     if cache == "static_compiled":
         # `fullgraph`: a graph break is an error; CUDA graphs only on CUDA; `_compile_all_devices`: compile on CPU too
         mode = "reduce-overhead" if args.device == "cuda" else "default"
         config = CompileConfig(fullgraph=True, dynamic=False, backend=args.compile_backend, mode=mode)
         config._compile_all_devices = True
         kwargs.update(cache_implementation="static", compile_config=config)
-    kwargs.update(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, do_sample=False)
+    new_tokens = new_tokens or args.new_tokens
+    kwargs.update(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
     model.eval()
     return torch.no_grad()(lambda: model.generate(prompt_ids, stopping_criteria=[clock] if clock else None, **kwargs))
 
