@@ -278,10 +278,11 @@ def step_memory(model, optimizer, step, device: str) -> dict:
 
 
 def operator_difference(first, second) -> dict:
-    """`{operator: [count in first, count in second]}` for every operator the two calls dispatch unequally often."""
-    counts = []
+    """`{operator: [count in first, count in second]}` for every operator the two calls dispatch unequally often; with
+    CUDA, also every CUDA runtime call (launches, copies, synchronisations) and kernel."""
+    counts, cuda = [], [ProfilerActivity.CUDA] if torch.cuda.is_available() else []
     for call in (first, second):
-        with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        with profile(activities=[ProfilerActivity.CPU, *cuda]) as profiler:
             call()
         # compiled regions and generated kernels are numbered per model ("Torch-Compiled Region: 0/1")
         counts.append(collections.Counter(re.sub(r"\d+", "#", event.name) for event in profiler.events()))
