@@ -16,12 +16,14 @@ Everything that needs a CUDA GPU, as one offline command for a lent GPU machine 
 
     python utils/gpu_check.py bundle            # here, with PyPI: writes build/gpu-bundle/ (`make gpu-bundle`)
     python3 utils/gpu_check.py run [--out DIR]  # there, with the image's python (`make gpu-check`)
+    python3 utils/gpu_check.py run --steps decoding "pretraining demo"   # the install, then only these steps
 
 `bundle` gathers what the image lacks: the pinned sdist and wheels of `BUNDLED_PACKAGES`, for the image's Python 3.12
 and for the interpreter running `bundle` (the rehearsal here installs the same files). `run` builds the integrated tree
 from the sdist into `build/gpu-tree/`, installs the wheels with `pip --no-index` into `build/gpu-site/` (the image's
 environment is left as it is), puts both first on `PYTHONPATH` so every step imports the integrated transformers, then
-runs the steps of `plan`, each in a process of its own under a time limit (`TOTAL_LIMIT_SECONDS` in all). The report
+runs the steps of `plan` (Arlow's CUDA tests, then `benchmark/run_benchmarks.py` sections at 1B parameters and the
+demo), each in a process of its own under a time limit (`TOTAL_LIMIT_SECONDS` in all). The report
 (`gpu-report.md`, `gpu-report.json` in `--out`: `$OUT` or `build/gpu-report`) is rewritten after every step, so a step
 that hangs, or a machine taken back, leaves the report of the steps before it. Without CUDA, the steps that need it are
 "not run: no CUDA" and the others run as there: the rehearsal test in `tests/repo_utils/test_gpu_check.py`.
