@@ -67,8 +67,7 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
         reference = Tokenizer.from_file(os.path.join(cls.from_pretrained_id[0], "tokenizer.json"))
         reference = reference.encode(cls.integration_test_input_string, add_special_tokens=False)
         cls.integration_expected_tokens, cls.integration_expected_token_ids = reference.tokens, reference.ids
-        # A SentencePiece BPE model with byte fallback and Arlow's special tokens, and the tokenizer loaded from it
-        spm_folder = tempfile.mkdtemp(dir=cls.from_pretrained_id[0])
+        spm_folder = tempfile.mkdtemp(dir=cls.from_pretrained_id[0])  # a SentencePiece BPE model, byte fallback
         processor = train_sentencepiece(
             spm_folder, model_type="bpe", vocab_size=500, byte_fallback=True, hard_vocab_limit=False, character_coverage=1.0,
             normalization_rule_name="identity", split_digits=True, remove_extra_whitespaces=False, pad_id=0, bos_id=1,
@@ -108,6 +107,8 @@ class ArlowTokenizationTest(TokenizerTesterMixin, unittest.TestCase):
     def test_other_ways_in(self):
         untrained = ArlowTokenizer()  # the special tokens and the 256 byte symbols: one token per byte
         self.assertEqual([len(untrained), len(untrained.encode("héllo 😊", add_special_tokens=False))], [259, 11])
+        split = untrained.backend_tokenizer.pre_tokenizer.pre_tokenize_str("(Hi)!\n")  # Llama-3's split, no other
+        self.assertEqual([piece for piece, _ in split], ["(Hi", ")!Ċ"])
         reference, model = self.get_tokenizer(), json.loads(self.get_tokenizer().backend_tokenizer.to_str())["model"]
         with tempfile.TemporaryDirectory() as tmp_dir:  # the layout of upstream's byte-level BPE checkpoints
             Path(tmp_dir, "vocab.json").write_text(json.dumps(model["vocab"]), encoding="utf-8")

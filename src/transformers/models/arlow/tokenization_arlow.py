@@ -73,7 +73,8 @@ class ArlowTokenizer(TokenizersBackend):
                 raise ValueError(f"The merge {bad[0]} is not a pair of tokens whose merge is in the vocabulary.")
             self._tokenizer = Tokenizer(BPE(vocab=vocab, merges=merges, dropout=None, fuse_unk=False))
             split = pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False)
-            self._tokenizer.pre_tokenizer = pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(False, False)])
+            byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)  # the split is the regex
+            self._tokenizer.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
             self._tokenizer.decoder = decoders.ByteLevel()
             if kwargs["add_prefix_space"]:  # a space the decoder takes away again
                 self._tokenizer.normalizer = normalizers.Prepend(" ")
