@@ -127,6 +127,13 @@ def plan(python: str, work: Path = WORK_DIR, cuda: bool = True) -> list[Step]:
     ]
 
 
+def chosen(steps: list[Step], names: list[str] | None) -> list[Step]:
+    """The install, then the steps named (all when `names` is empty); an unknown name is an error listing the names."""
+    if unknown := set(names or []) - {step.name for step in steps}:
+        raise SystemExit(f"error: no step named {sorted(unknown)}; the steps are {[step.name for step in steps]}")
+    return [step for step in steps if step is steps[0] or not names or step.name in names]
+
+
 def environment() -> dict:
     """The machine as `torch.utils.collect_env` describes it, the compute capability, which optional packages import,
     and proof that the transformers imported is the integrated tree's, with Arlow in it."""
@@ -326,8 +333,7 @@ def main(argv=None) -> int:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     import torch  # the image's, which the steps use too
 
-    steps = plan(sys.executable, cuda=torch.cuda.is_available())
-    steps = [step for step in steps if step is steps[0] or not args.steps or step.name in args.steps]
+    steps = chosen(plan(sys.executable, cuda=torch.cuda.is_available()), args.steps)
     return run(args.out.resolve(), steps, python_path, torch.cuda.is_available())
 
 

@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "utils"))
@@ -95,6 +97,10 @@ def test_step_limits_fit_the_machines_ten_minute_command_limit():
     assert steps[0].name == "install" and not steps[0].needs_cuda
     # every step writes its outputs outside the report folder, which the machine sends back (at most 8 files)
     assert all(str(step.result).startswith("work") for step in steps if step.result)
+    # `--steps`: the install, then the steps named; a misspelt name stops before anything runs
+    assert [step.name for step in gpu_check.chosen(steps, ["decoding"])] == ["install", "decoding"]
+    with pytest.raises(SystemExit, match=r"no step named \['decode'\]; the steps are \['install'"):
+        gpu_check.chosen(steps, ["decode"])
 
 
 def test_a_step_that_hangs_is_killed_and_the_report_keeps_the_steps_before_it(tmp_path):
