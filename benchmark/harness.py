@@ -277,10 +277,10 @@ def step_memory(model, optimizer, step, device: str) -> dict:
     return {"held_bytes": held, "above_held_bytes": above, "peak_bytes": held + above}
 
 
-def operator_difference(first, second) -> dict:
+def operator_difference(first, second, kernels: bool = False) -> dict:
     """`{operator: [count in first, count in second]}` for every operator the two calls dispatch unequally often; with
-    CUDA, also every CUDA runtime call (launches, copies, synchronisations) and kernel."""
-    counts, cuda = [], [ProfilerActivity.CUDA] if torch.cuda.is_available() else []
+    `kernels` (CUDA), also every CUDA runtime call (launches, copies, synchronisations) and kernel."""
+    counts, cuda = [], [ProfilerActivity.CUDA] if kernels else []
     for call in (first, second):
         with profile(activities=[ProfilerActivity.CPU, *cuda]) as profiler:
             call()

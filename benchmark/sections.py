@@ -165,7 +165,7 @@ def decoding(args, results):
             # compiled call keeps its length, which another length would recompile)
             short = {n: generate_call(models[n], prompt, args, cache, new_tokens=4) for n in TIMED[:2]}
             short = short if cache == "dynamic" else calls
-            operators = operator_difference(short["llama"], short["arlow"])
+            operators = operator_difference(short["llama"], short["arlow"], kernels=args.device == "cuda")
             rows.append({**row, "operators": len(operators), "operator counts [Llama, Arlow]": operators})
             measurements += [merged(times[name]) for name in TIMED]
     return rows, measurements
