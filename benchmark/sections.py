@@ -163,8 +163,11 @@ def decoding(args, results):
             )
             # operators of a 4-token call: the profiler's events of a whole 1b call took over 20 s on the H200 (the
             # compiled call keeps its length, which another length would recompile)
-            short = {n: generate_call(models[n], prompt, args, cache, new_tokens=4) for n in TIMED[:2]}
-            short = short if cache == "dynamic" else calls
+            short = (
+                calls
+                if "static" in cache
+                else {n: generate_call(models[n], prompt, args, new_tokens=4) for n in TIMED[:2]}
+            )
             operators = operator_difference(short["llama"], short["arlow"], kernels=args.device == "cuda")
             rows.append({**row, "operators": len(operators), "operator counts [Llama, Arlow]": operators})
             measurements += [merged(times[name]) for name in TIMED]
